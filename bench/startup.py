@@ -1,0 +1,58 @@
+"""Process start to first 200 from a module resource, and RSS when ready, side by side.
+
+    python bench/startup.py [--runs 7] [--synapse-python PATH] [--no-synapse]
+
+Runs synapse-modhost (ListSpamChecker loaded from a Synapse-format config), bare
+twisted.web serving the same resource, and, when a Python with matrix-synapse is found
+($SYNAPSE_PYTHON or ../synapse-venv), real Synapse on the same config, interleaved round
+by round. Prints medians and the ratios to bare twisted.web and Synapse as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import backends, default_synapse_python, free_port, median, remove, rss_mib, temp_run_dir  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--synapse-python", default=None)
+    ap.add_argument("--no-synapse", action="store_true")
+    a = ap.parse_args()
+    syn = None if a.no_synapse else (a.synapse_python or default_synapse_python())
+    which = backends(syn)
+    start: Dict[str, List[float]] = {n: [] for n in which}
+    rss: Dict[str, List[float]] = {n: [] for n in which}
+    for i in range(a.runs):
+        for name, make in which.items():
+            run_dir = temp_run_dir(name)
+            server = make(run_dir, free_port())  # type: ignore[operator]
+            try:
+                start[name].append(server.wait_ready() * 1000)
+                rss[name].append(rss_mib(server.proc.pid))
+            finally:
+                server.stop()
+                remove(run_dir)
+        print("round %d/%d done" % (i + 1, a.runs), file=sys.stderr)
+    print("| backend | start to first 200 (median ms) | RSS when ready (median MiB) |")
+    print("|---|---|---|")
+    for name in which:
+        print("| %s | %.0f | %.1f |" % (name, median(start[name]), median(rss[name])))
+    mh = "synapse-modhost"
+    print()
+    for other in which:
+        if other != mh:
+            print("- synapse-modhost / %s: start %.2f×, RSS %.2f×" % (
+                other, median(start[mh]) / median(start[other]), median(rss[mh]) / median(rss[other])))
+    print("- runs: %d each, interleaved; readiness polled every 10 ms" % a.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

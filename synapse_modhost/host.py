@@ -1,0 +1,328 @@
+"""``ModuleHost``: owns the config, the reactor, the callbacks and the web sites.
+
+Start order follows Synapse's (LOADING.md §3): module classes are imported and their
+``parse_config`` run when the host is built; on start, modules are constructed in
+``modules:`` order (then legacy modules), then each HTTP listener's resource tree is
+built (which consumes module web resources) and bound.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import IResource, Resource
+
+from synapse_modhost._module_resources import ModuleWebResources
+from synapse_modhost.callbacks import ModuleCallbacks
+from synapse_modhost.config import ConfigError, HomeServerConfig, ListenerConfig
+from synapse_modhost.loading import (
+    ModuleStartupError,
+    PreparedModule,
+    construct_module,
+    load_class,
+    parse_module_config,
+    prepare_modules,
+)
+from synapse_modhost.module_api import ModuleApi
+
+__all__ = ["ListenError", "LoadedModule", "ModuleHost", "StartupError"]
+
+logger = logging.getLogger("synapse_modhost.host")
+
+#: Synapse's MAX_REQUEST_SIZE: the body limit when the media repository is off.
+MAX_REQUEST_SIZE = 200 * 65536
+
+
+class StartupError(Exception):
+    """The host could not start; the message says why."""
+
+
+class ListenError(StartupError):
+    """A listener could not be bound."""
+
+
+class LoadedModule:
+    """A constructed module with its own ``ModuleApi``."""
+
+    def __init__(self, prepared: PreparedModule, api: ModuleApi, instance: Any) -> None:
+        self.prepared = prepared
+        self.api = api
+        self.instance = instance
+
+    @property
+    def name(self) -> str:
+        return self.prepared.name
+
+    def __repr__(self) -> str:
+        return "<LoadedModule %s %r>" % (self.name, self.instance)
+
+
+class ModuleHost(service.MultiService):
+    """The whole host: build it with a config and a reactor, then ``start()``."""
+
+    def __init__(self, config: HomeServerConfig, reactor: Any, *, strict: bool = False) -> None:
+        super().__init__()
+        self.config = config
+        self.reactor = reactor
+        self.strict = strict
+        self.callbacks = ModuleCallbacks(reactor)
+        self.web_resources = ModuleWebResources()
+        self.modules: List[LoadedModule] = []
+        #: tag -> site, filled by :meth:`build_sites`
+        self.sites: Dict[str, Any] = {}
+        self.listening_ports: List[IListeningPort] = []
+        self._looping_calls: List[Any] = []
+        self._http_client: Optional[Any] = None
+        self._started: Optional[defer.Deferred[None]] = None
+        if config.unused_keys:
+            logger.info(
+                "Configuration keys synapse-modhost does not use (accepted and ignored): %s",
+                ", ".join(config.unused_keys),
+            )
+        #: module classes imported and configured (ConfigError on failure)
+        self.prepared_modules: List[PreparedModule] = prepare_modules(config)
+
+    # ------------------------------------------------------------------ services for ModuleApi
+
+    @property
+    def http_client(self) -> Any:
+        """The shared outbound client, built on first use (treq loads lazily)."""
+        if self._http_client is None:
+            from synapse_modhost.module_api import SimpleHttpClient
+
+            self._http_client = SimpleHttpClient(self.reactor)
+        return self._http_client
+
+    def track_looping_call(self, handle: Any) -> None:
+        """Remember a looping call so that stopping the host stops it."""
+        self._looping_calls.append(handle)
+
+    def module_api(self, module_name: str) -> ModuleApi:
+        """A new ``ModuleApi`` attributed to ``module_name``."""
+        return ModuleApi(self, module_name)
+
+    # ------------------------------------------------------------------ start
+
+    def load_modules(self) -> None:
+        """Construct every module in ``modules:`` order (then the legacy ones)."""
+        for prepared in self.prepared_modules:
+            api = self.module_api(prepared.name)
+            instance = construct_module(prepared, api)
+            self.modules.append(LoadedModule(prepared, api, instance))
+        self._load_legacy_modules()
+        if self.strict and self.web_resources.problems:
+            raise StartupError(
+                "--strict: modules misused the API:\n"
+                + "\n".join("  " + p for p in self.web_resources.problems)
+            )
+
+    def _load_legacy_modules(self) -> None:
+        from synapse_modhost.legacy_loading import load_legacy_modules
+
+        self.modules.extend(load_legacy_modules(self))
+
+    def build_sites(self) -> Dict[str, Any]:
+        """Build one Site per HTTP listener; module resources are consumed here."""
+        from synapse_modhost.web import SynapseSite
+
+        module_resources: Optional[Dict[str, IResource]] = None
+        for listener in self.config.server.listeners:
+            if listener.type != "http":
+                logger.info(
+                    "Listener %s has type %r: synapse-modhost only serves http listeners",
+                    listener.tag,
+                    listener.type,
+                )
+                continue
+            resources = self._listener_resources(listener)
+            if module_resources is None:
+                module_resources = self.web_resources.consume()
+            resources.update(module_resources)
+            root = self._build_tree(resources)
+            for path in resources:
+                logger.info("Attaching %s to path %s", _describe(resources[path]), path)
+            self.sites[listener.tag] = SynapseSite(
+                listener.tag,
+                self.config.server.server_name,
+                root,
+                self.reactor,
+                x_forwarded=listener.x_forwarded,
+                max_request_body_size=self.max_request_body_size,
+            )
+        if module_resources is None:
+            self.web_resources.consume()
+        return self.sites
+
+    @property
+    def max_request_body_size(self) -> int:
+        media = self.config.media
+        if media.enable_media_repo:
+            return max(MAX_REQUEST_SIZE, media.max_upload_size)
+        return MAX_REQUEST_SIZE
+
+    def _listener_resources(self, listener: ListenerConfig) -> Dict[str, IResource]:
+        from synapse_modhost.homeserver import named_resources
+        from synapse_modhost.web import HealthResource
+
+        resources: Dict[str, IResource] = {"/health": HealthResource()}
+        for group in listener.resources:
+            for name in group.names:
+                resources.update(named_resources(self, name))
+        for extra in listener.additional_resources:
+            resources[extra.path] = self._additional_resource(extra)
+        return resources
+
+    def _additional_resource(self, extra: Any) -> IResource:
+        from synapse_modhost.web import AdditionalResource
+
+        cls = load_class(extra.module, extra.config_path + ("module",))
+        config = parse_module_config(cls, extra.module, extra.config, extra.config_path + ("config",))
+        prepared = PreparedModule(extra.module, cls, config, extra.config_path)
+        api = self.module_api(extra.module)
+        handler = construct_module(prepared, api)
+        if isinstance(handler, Resource) or IResource.providedBy(handler):
+            return handler  # type: ignore[no-any-return]
+        if hasattr(handler, "handle_request"):
+            return AdditionalResource(handler.handle_request, clock=self.reactor)
+        raise ConfigError(
+            "additional_resource %s does not implement a known interface" % (extra.module,),
+            extra.config_path,
+        )
+
+    def _build_tree(self, resources: Dict[str, IResource]) -> IResource:
+        from synapse_modhost.web import (
+            OptionsResource,
+            RootOptionsRedirectResource,
+            create_resource_tree,
+        )
+
+        location = self.config.server.web_client_location
+        root: Resource
+        if location:
+            root = RootOptionsRedirectResource(location)
+        elif "/_matrix/static" in resources:
+            root = RootOptionsRedirectResource("/_matrix/static")
+        else:
+            root = OptionsResource()
+        return create_resource_tree(resources, root)
+
+    async def _listen(self) -> None:
+        from twisted.internet import endpoints
+
+        for listener in self.config.server.listeners:
+            site = self.sites.get(listener.tag)
+            if site is None:
+                continue
+            addresses = listener.bind_addresses
+            for address in addresses:
+                endpoint = endpoints.serverFromString(
+                    self.reactor,
+                    "tcp:%d:interface=%s" % (listener.port, address.replace(":", "\\:")),
+                )
+                try:
+                    port = await endpoint.listen(site)
+                except Exception as e:
+                    if address == "0.0.0.0" and "::" in addresses and _addr_in_use(e):
+                        # '::' is usually dual-stack: it already took the IPv4 side.
+                        logger.info("Not binding 0.0.0.0:%d: '::' covers it", listener.port)
+                        continue
+                    raise ListenError(
+                        "cannot listen on %s port %d (%s): %s"
+                        % (
+                            address,
+                            listener.port,
+                            ".".join(listener.config_path) or listener.tag,
+                            _listen_error_text(e),
+                        )
+                    ) from e
+                self.listening_ports.append(port)
+                host = port.getHost()
+                logger.info(
+                    "synapse-modhost now listening on TCP port %d (%s, listener %s)",
+                    host.port,
+                    host.host,
+                    listener.tag,
+                )
+
+    async def _start(self, listen: bool) -> None:
+        try:
+            self.load_modules()
+            self.build_sites()
+            if listen:
+                await self._listen()
+        except BaseException:
+            await self._stop_listening()
+            self._stop_looping_calls()
+            raise
+        logger.info(
+            "synapse-modhost ready: %d module(s), %d callback(s), %d module path(s)",
+            len(self.modules),
+            len(self.callbacks.registered()),
+            len(self.web_resources.items()),
+        )
+
+    def start(self, *, listen: bool = True) -> "defer.Deferred[None]":
+        """Construct modules, build the sites and (by default) bind every listener.
+
+        Fails with ``ModuleStartupError``, ``ConfigError`` or ``ListenError``; on failure
+        nothing stays bound. Calling it again returns the same Deferred.
+        """
+        if self._started is None:
+            self._started = defer.ensureDeferred(self._start(listen))
+        return self._started
+
+    # ------------------------------------------------------------------ stop
+
+    async def _stop_listening(self) -> None:
+        ports, self.listening_ports = self.listening_ports, []
+        for port in ports:
+            await port.stopListening()
+
+    def _stop_looping_calls(self) -> None:
+        calls, self._looping_calls = self._looping_calls, []
+        for handle in calls:
+            try:
+                handle.stop()
+            except Exception:  # already stopped
+                pass
+
+    def stopService(self) -> "defer.Deferred[None]":
+        """Stop listening, stop module looping calls, then child services."""
+
+        async def stop() -> None:
+            await self._stop_listening()
+            self._stop_looping_calls()
+            await defer.maybeDeferred(super(ModuleHost, self).stopService)
+
+        return defer.ensureDeferred(stop())
+
+
+def _describe(resource: IResource) -> str:
+    return "<%s.%s>" % (type(resource).__module__, type(resource).__qualname__)
+
+
+def _addr_in_use(e: BaseException) -> bool:
+    return "Address already in use" in str(e) or "in use" in str(getattr(e, "socketError", ""))
+
+
+def _listen_error_text(e: BaseException) -> str:
+    socket_error = getattr(e, "socketError", None)
+    if socket_error is not None:
+        return getattr(socket_error, "strerror", None) or str(socket_error)
+    return str(e)
+
+
+def format_startup_error(e: BaseException) -> str:
+    """The one message the command line prints for a startup failure."""
+    from synapse_modhost.config import config_error_text
+
+    if isinstance(e, ConfigError):
+        return config_error_text(e).rstrip("\n")
+    if isinstance(e, (ModuleStartupError, StartupError)):
+        return "Error during startup: %s" % (e,)
+    return "Error during startup: %s: %s" % (type(e).__name__, e)
+
