@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Sequence
 
 __all__ = ["ConfigError", "config_error_text", "format_config_error", "item_path"]
 
@@ -15,18 +15,18 @@ class ConfigError(Exception):
     ``listeners.<item 0>.port``.
     """
 
-    def __init__(self, msg: str, path: Optional[Iterable[str]] = None):
+    def __init__(self, msg: str, path: Iterable[str] | None = None):
         super().__init__(msg)
         self.msg = msg
-        self.path: Optional[Sequence[str]] = tuple(path) if path is not None else None
+        self.path: Sequence[str] | None = tuple(path) if path is not None else None
 
     def __repr__(self) -> str:
-        return "ConfigError(%r, path=%r)" % (self.msg, self.path)
+        return f"ConfigError({self.msg!r}, path={self.path!r})"
 
 
 def item_path(index: int) -> str:
     """The path element for list position ``index``: ``<item N>``."""
-    return "<item %d>" % index
+    return f"<item {index}>"
 
 
 def format_config_error(e: BaseException) -> Iterator[str]:
@@ -43,14 +43,14 @@ def format_config_error(e: BaseException) -> Iterator[str]:
     """
     yield "Error in configuration"
     if isinstance(e, ConfigError) and e.path:
-        yield " at '%s'" % (".".join(e.path),)
+        yield " at '{}'".format(".".join(e.path))
     msg = e.msg if isinstance(e, ConfigError) else str(e)
-    yield ":\n  %s" % (msg,)
+    yield f":\n  {msg}"
     indent = 1
     cause = e.__cause__
     while cause is not None:
         indent += 1
-        yield ":\n%s%s" % ("  " * indent, str(cause) or type(cause).__name__)
+        yield ":\n{}{}".format("  " * indent, str(cause) or type(cause).__name__)
         cause = cause.__cause__
 
 

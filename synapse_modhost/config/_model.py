@@ -6,7 +6,7 @@ homeserver.yaml; every other part of the host reads these values, never the raw 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import attr
 
@@ -78,12 +78,12 @@ class ServerConfig:
     #: always ends with "/"; defaults to ``https://<server_name>/``
     public_baseurl: str
     listeners: Tuple[ListenerConfig, ...]
-    web_client_location: Optional[str] = None
-    pid_file: Optional[str] = None
-    custom_template_directory: Optional[str] = None
+    web_client_location: str | None = None
+    pid_file: str | None = None
+    custom_template_directory: str | None = None
     #: ``worker_name`` / ``worker_app``: ``None`` on the main process
-    worker_name: Optional[str] = None
-    worker_app: Optional[str] = None
+    worker_name: str | None = None
+    worker_app: str | None = None
     #: whether looping background calls run here (``run_background_tasks_on``)
     run_background_tasks: bool = True
     #: True when ``public_baseurl`` was given explicitly: Synapse then serves
@@ -120,13 +120,13 @@ class MediaConfig:
 class RegistrationConfig:
     enable_registration: bool = False
     enable_registration_without_verification: bool = False
-    registration_shared_secret: Optional[str] = None
+    registration_shared_secret: str | None = None
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
 class LoggingConfig:
     #: path of a Python logging YAML (Synapse's ``log_config``), or ``None``
-    log_config: Optional[str] = None
+    log_config: str | None = None
     #: ``no_redirect_stdio``: do not send stdout/stderr to the log
     no_redirect_stdio: bool = False
 
@@ -149,7 +149,7 @@ class ModuleEntry:
 
     @property
     def config_path(self) -> Tuple[str, ...]:
-        return ("modules", "<item %d>" % self.index)
+        return ("modules", f"<item {self.index}>")
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
