@@ -23,7 +23,8 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall
 from twisted.web.resource import IResource
 
-from synapse_modhost.module_api import _background
+from synapse_modhost.module_api import _background, _cache
+from synapse_modhost.module_api._managers import AccountDataManager, PublicRoomListManager
 
 if TYPE_CHECKING:
     from synapse_modhost.host import ModuleHost
@@ -45,6 +46,8 @@ class ModuleApi:
         self._server_name = host.config.server.server_name
         self._clock = host.reactor
         self.custom_template_dir = host.config.server.custom_template_directory
+        self._public_room_list_manager = PublicRoomListManager(host)
+        self._account_data_manager = AccountDataManager(host)
 
     def __repr__(self) -> str:
         return "<ModuleApi for %s>" % (self._module_name,)
@@ -268,6 +271,16 @@ class ModuleApi:
         return self._host.http_client
 
     @property
+    def public_room_list_manager(self) -> PublicRoomListManager:
+        """Manages the public room directory (not served yet). Added in Synapse v1.22.0."""
+        return self._public_room_list_manager
+
+    @property
+    def account_data_manager(self) -> AccountDataManager:
+        """Reads and writes global account data (not served yet). Added in Synapse v1.57.0."""
+        return self._account_data_manager
+
+    @property
     def public_baseurl(self) -> str:
         """The configured ``public_baseurl``, ending with ``/``. Added in Synapse v1.39.0."""
         return self._host.config.server.public_baseurl
@@ -317,7 +330,7 @@ class ModuleApi:
         if desc is None:
             desc = getattr(f, "__name__", repr(f))
         if not (self.should_run_background_tasks() or run_on_all_instances):
-            logger.info("Not running looping call %s as the configuration forbids it", f)
+            logger.warning("Not running looping call %s as the configuration forbids it", f)
             return
         self._host.track_looping_call(
             _background.looping_background_call(
@@ -369,6 +382,20 @@ class ModuleApi:
         return await _background.defer_to_threadpool(
             self._clock, threadpool, f, *args, **kwargs
         )
+
+    # ------------------------------------------------------------------ caches
+
+    def register_cached_function(self, cached_func: _cache.CachedFunction[Any]) -> None:
+        """Register a ``@cached`` method (bound) under ``"<module>.<name>"``, the name used
+        for invalidations from other processes. Added in Synapse v1.69.0."""
+        _cache.cached_function_registry(self._host).register(cached_func)
+
+    async def invalidate_cache(
+        self, cached_func: _cache.CachedFunction[Any], keys: Tuple[Any, ...]
+    ) -> None:
+        """Invalidate ``keys`` in ``cached_func`` (``keys`` is always a tuple). With a single
+        process there are no other workers to tell. Added in Synapse v1.69.0."""
+        cached_func.invalidate(keys)
 
     # ------------------------------------------------------------------ identifiers
 
