@@ -68,15 +68,7 @@ class SynapseError(CodeMessageException):
 
     def error_dict(self, config: Any = None) -> JsonDict:
         """The JSON body of the error response."""
-        return {"errcode": _errcode_value(self.errcode), "error": self.msg, **self._additional_fields}
-
-    def __repr__(self) -> str:
-        return "%s(code=%d, errcode=%r, msg=%r)" % (
-            type(self).__name__,
-            self.code,
-            _errcode_value(self.errcode),
-            self.msg,
-        )
+        return {"error": self.msg, "errcode": _errcode_value(self.errcode), **self._additional_fields}
 
 
 def _errcode_value(errcode: Any) -> Any:
@@ -160,8 +152,7 @@ class LimitExceededError(SynapseError):
 
     def error_dict(self, config: Any = None) -> JsonDict:
         d = super().error_dict(config)
-        if self.retry_after_ms is not None:
-            d["retry_after_ms"] = self.retry_after_ms
+        d["retry_after_ms"] = self.retry_after_ms
         return d
 
 
@@ -218,7 +209,9 @@ class RedirectException(CodeMessageException):
     """Redirect the client; honoured by HTML resources, a 500 from JSON ones."""
 
     def __init__(self, location: bytes, http_code: int = 302):
-        super().__init__(code=http_code, msg="Redirect to %r" % (location,))
+        super().__init__(
+            code=http_code, msg="Redirect to %s" % (location.decode("utf-8", "replace"),)
+        )
         self.location = location
         self.cookies: List[bytes] = []
 

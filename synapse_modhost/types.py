@@ -139,11 +139,11 @@ class UserID(DomainSpecificString):
 
     @classmethod
     def is_valid_strict(cls, s: str) -> bool:
-        """Valid and with a localpart made only of the characters the spec allows."""
-        if not cls.is_valid(s):
+        """Valid, at most 255 bytes, with a non-empty localpart of printable ASCII."""
+        if not cls.is_valid(s) or len(s.encode("utf-8")) > 255:
             return False
         localpart = cls.from_string(s).localpart
-        return bool(localpart) and not contains_invalid_mxid_characters(localpart)
+        return bool(localpart) and all("\x21" <= c <= "\x7e" for c in localpart)
 
 
 @attr.s(slots=True, frozen=True, repr=False)
@@ -173,17 +173,18 @@ class RoomID:
             return cls(id=s, room_id_with_domain=_RoomIdWithDomain(local, domain))
         if not _V12_ROOM_ID.fullmatch(s[1:]):
             raise SynapseError(
-                400, "Expected RoomID of the form '!opaque:domain'", Codes.INVALID_PARAM
+                400, "Expected RoomID string to be valid urlsafe unpadded base64 '%s'" % (s[1:],), Codes.INVALID_PARAM
             )
         return cls(id=s, room_id_with_domain=None)
 
     @classmethod
     def is_valid(cls, s: str) -> bool:
         try:
-            cls.from_string(s)
+            room_id = cls.from_string(s)
         except Exception:
             return False
-        return True
+        domain = room_id.get_domain()
+        return domain is None or is_valid_server_name(domain)
 
     def get_domain(self) -> Optional[str]:
         return self.room_id_with_domain.domain if self.room_id_with_domain else None
@@ -202,7 +203,8 @@ class _RoomIdWithDomain(DomainSpecificString):
 
 _V12_ROOM_ID = re.compile(r"[A-Za-z0-9_\-]{43}")
 _MXID_ALLOWED = frozenset(string.ascii_lowercase + string.digits + "._=-/+")
-_SERVER_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:[0-9]{1,5})?$")
+_DNS_NAME = re.compile(r"\A[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*\Z")
+_IPV6_LITERAL = re.compile(r"\A\[[0-9a-fA-F:.]+\]\Z")
 
 
 def contains_invalid_mxid_characters(localpart: str) -> bool:
@@ -211,8 +213,25 @@ def contains_invalid_mxid_characters(localpart: str) -> bool:
 
 
 def is_valid_server_name(name: str) -> bool:
-    """A hostname, IPv4 or bracketed IPv6 literal, with an optional port."""
-    return bool(_SERVER_NAME.match(name))
+    """A DNS name, IPv4 address or bracketed IPv6 literal, with an optional numeric port."""
+    host, port = name, ""
+    if name.startswith("["):
+        end = name.find("]")
+        if end == -1:
+            return False
+        host, rest = name[: end + 1], name[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                return False
+            port = rest[1:]
+        if not _IPV6_LITERAL.match(host):
+            return False
+    else:
+        if ":" in name:
+            host, port = name.rsplit(":", 1)
+        if not _DNS_NAME.match(host):
+            return False
+    return port == "" or (port.isascii() and port.isdigit())
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True, repr=False)
@@ -244,8 +263,8 @@ class Requester:
             "authenticated_entity": self.authenticated_entity,
         }
 
-    @classmethod
-    def deserialize(cls, store: Any, input: Mapping[str, Any]) -> "Requester":
+    @staticmethod
+    def deserialize(input: Mapping[str, Any]) -> "Requester":
         return create_requester(
             input["user_id"],
             access_token_id=input.get("access_token_id"),
@@ -269,7 +288,7 @@ class Requester:
                 self.user_id,
                 opt(self.access_token_id),
                 str(self.is_guest).lower(),
-                ", ".join(sorted(self.scope)),
+                ", ".join('"%s"' % x for x in sorted(self.scope)),
                 str(self.shadow_banned).lower(),
                 opt(self.device_id),
                 opt(self.app_service_id),
@@ -299,7 +318,9 @@ def create_requester(
         shadow_banned=shadow_banned,
         device_id=device_id,
         app_service_id=getattr(app_service, "id", None),
-        authenticated_entity=authenticated_entity or user_id.to_string(),
+        authenticated_entity=(
+            user_id.to_string() if authenticated_entity is None else authenticated_entity
+        ),
     )
 
 
@@ -336,18 +357,18 @@ class UserInfo:
     """What ``ModuleApi.get_userinfo_by_id`` returns."""
 
     user_id: UserID
-    is_admin: bool
-    is_guest: bool
-    consent_server_notice_sent: Optional[str]
-    consent_ts: Optional[int]
-    consent_version: Optional[str]
     appservice_id: Optional[str]
-    creation_ts: int
+    consent_server_notice_sent: Optional[str]
+    consent_version: Optional[str]
+    consent_ts: Optional[int]
     user_type: Optional[str]
+    creation_ts: int
+    is_admin: bool
     is_deactivated: bool
-    locked: bool
+    is_guest: bool
     is_shadow_banned: bool
     approved: bool
+    locked: bool
     suspended: bool
 
 

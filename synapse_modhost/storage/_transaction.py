@@ -1,0 +1,173 @@
+"""``LoggingTransaction``: the ``txn`` a module's ``run_db_interaction`` function receives.
+
+A thin wrapper over a DB-API cursor with Synapse's interface: ``execute`` /
+``executemany`` (SQL logged at DEBUG on ``synapse.storage.SQL``), the fetch methods,
+``rowcount`` / ``description``, and callbacks to run once the transaction has committed
+(``call_after``, ``async_call_after``) or failed (``call_on_exception``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
+
+__all__ = ["CallbackEntry", "DatabasePool", "LoggingTransaction"]
+
+sql_logger = logging.getLogger("synapse.storage.SQL")
+
+#: ``(callback, args, kwargs)`` as stored by ``call_after`` / ``call_on_exception``.
+CallbackEntry = Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]
+
+_MAX_LOGGED_VALUES = 1000
+
+
+class LoggingTransaction:
+    """Proxies a DB-API cursor, logging each statement.
+
+    ``database_engine`` may provide ``convert_param_style(sql)`` (e.g. to turn ``?``
+    placeholders into ``%s`` for PostgreSQL); without it the SQL is passed unchanged.
+    A callback list given as ``None`` means such callbacks are not allowed (asserted,
+    as on Synapse).
+    """
+
+    __slots__ = (
+        "txn",
+        "name",
+        "server_name",
+        "database_engine",
+        "after_callbacks",
+        "async_after_callbacks",
+        "exception_callbacks",
+    )
+
+    def __init__(
+        self,
+        *,
+        txn: Any,
+        name: str,
+        server_name: str = "",
+        database_engine: Any = None,
+        after_callbacks: Optional[List[CallbackEntry]] = None,
+        async_after_callbacks: Optional[List[CallbackEntry]] = None,
+        exception_callbacks: Optional[List[CallbackEntry]] = None,
+    ) -> None:
+        self.txn = txn
+        self.name = name
+        self.server_name = server_name
+        self.database_engine = database_engine
+        self.after_callbacks = after_callbacks
+        self.async_after_callbacks = async_after_callbacks
+        self.exception_callbacks = exception_callbacks
+
+    # ---------------------------------------------------------------- callbacks
+
+    def call_after(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Run ``callback(*args, **kwargs)`` on the reactor thread once the transaction has
+        committed (callbacks from failed, retried attempts accumulate and run too)."""
+        assert self.after_callbacks is not None
+        self.after_callbacks.append((callback, args, kwargs))
+
+    def async_call_after(
+        self, callback: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+    ) -> None:
+        """As ``call_after`` for a coroutine function; these run before the others."""
+        assert self.async_after_callbacks is not None
+        self.async_after_callbacks.append((callback, args, kwargs))
+
+    def call_on_exception(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Run ``callback(*args, **kwargs)`` if the transaction finally fails."""
+        assert self.exception_callbacks is not None
+        self.exception_callbacks.append((callback, args, kwargs))
+
+    # ---------------------------------------------------------------- cursor API
+
+    def fetchone(self) -> Optional[Tuple[Any, ...]]:
+        return self.txn.fetchone()
+
+    def fetchmany(self, size: Optional[int] = None) -> List[Tuple[Any, ...]]:
+        if size is None:
+            return self.txn.fetchmany()
+        return self.txn.fetchmany(size)
+
+    def fetchall(self) -> List[Tuple[Any, ...]]:
+        return self.txn.fetchall()
+
+    def __iter__(self) -> Iterator[Tuple[Any, ...]]:
+        return iter(self.txn)
+
+    @property
+    def rowcount(self) -> int:
+        return self.txn.rowcount
+
+    @property
+    def description(self) -> Optional[Sequence[Any]]:
+        return self.txn.description
+
+    def execute(self, sql: str, parameters: Any = ()) -> None:
+        self._do_execute(self.txn.execute, sql, parameters)
+
+    def executemany(self, sql: str, *args: Any) -> None:
+        """Run ``sql`` once per parameter sequence (not for statements returning rows)."""
+        self._do_execute(self.txn.executemany, sql, *args)
+
+    def execute_batch(self, sql: str, args: Iterable[Iterable[Any]]) -> None:
+        """As ``executemany`` (``rowcount`` is unreliable afterwards)."""
+        self.executemany(sql, args)
+
+    def executescript(self, sql: str) -> None:
+        """Run several statements (SQLite cursors only)."""
+        script = getattr(self.txn, "executescript", None)
+        if script is None:
+            raise NotImplementedError("executescript only exists for the sqlite driver")
+        self._do_execute(script, sql)
+
+    def _do_execute(self, func: Callable[..., Any], sql: str, *args: Any) -> Any:
+        one_line = " ".join(line.strip() for line in sql.splitlines() if line.strip())
+        sql_logger.debug("[SQL] {%s} %s", self.name, one_line)
+        convert = getattr(self.database_engine, "convert_param_style", None)
+        if convert is not None:
+            sql = convert(sql)
+        if args and sql_logger.isEnabledFor(logging.DEBUG):
+            values = repr(args[0])
+            if len(values) > _MAX_LOGGED_VALUES:
+                values = values[:_MAX_LOGGED_VALUES] + "... [truncated]"
+            sql_logger.debug("[SQL values] {%s} %s", self.name, values)
+        return func(sql, *args)
+
+    def close(self) -> None:
+        self.txn.close()
+
+    def __enter__(self) -> "LoggingTransaction":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DatabasePool:
+    """Where ``run_db_interaction`` runs (``synapse.storage.database.DatabasePool``).
+
+    Modules use this name for type hints; the host's storage layer subclasses it and
+    implements ``runInteraction``.
+    """
+
+    def __init__(self, name: str = "master", engine: Any = None) -> None:
+        self.name = name
+        self.engine = engine
+
+    async def runInteraction(
+        self, desc: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run ``func(txn, *args, **kwargs)`` in a transaction on a database thread."""
+        raise NotImplementedError("this host has no database configured")
