@@ -94,8 +94,12 @@ def run(
     reactor: Any = None,
     out: Optional[TextIO] = None,
     err: Optional[TextIO] = None,
+    setup_logs: bool = True,
 ) -> int:
-    """Run the host until it is stopped; the exit status."""
+    """Run the host until it is stopped; the exit status.
+
+    ``reactor`` and ``setup_logs=False`` let tests run it in memory.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
@@ -119,7 +123,8 @@ def run(
 
     try:
         config = read_config(args.config_path)
-        setup_logging(config, verbose=args.verbose)
+        if setup_logs:
+            setup_logging(config, verbose=args.verbose)
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 

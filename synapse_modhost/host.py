@@ -19,6 +19,7 @@ from twisted.web.resource import IResource, Resource
 from synapse_modhost._module_resources import ModuleWebResources
 from synapse_modhost.callbacks import ModuleCallbacks
 from synapse_modhost.config import ConfigError, HomeServerConfig, ListenerConfig
+from synapse_modhost.legacy_loading import load_legacy_modules, prepare_legacy_modules
 from synapse_modhost.loading import (
     ModuleStartupError,
     PreparedModule,
@@ -85,6 +86,7 @@ class ModuleHost(service.MultiService):
             )
         #: module classes imported and configured (ConfigError on failure)
         self.prepared_modules: List[PreparedModule] = prepare_modules(config)
+        self._prepared_legacy = prepare_legacy_modules(config)
 
     # ------------------------------------------------------------------ services for ModuleApi
 
@@ -121,9 +123,7 @@ class ModuleHost(service.MultiService):
             )
 
     def _load_legacy_modules(self) -> None:
-        from synapse_modhost.legacy_loading import load_legacy_modules
-
-        self.modules.extend(load_legacy_modules(self))
+        self.modules.extend(load_legacy_modules(self, self._prepared_legacy))
 
     def build_sites(self) -> Dict[str, Any]:
         """Build one Site per HTTP listener; module resources are consumed here."""
@@ -296,6 +296,9 @@ class ModuleHost(service.MultiService):
         async def stop() -> None:
             await self._stop_listening()
             self._stop_looping_calls()
+            if self._http_client is not None:
+                client, self._http_client = self._http_client, None
+                await client.close()
             await defer.maybeDeferred(super(ModuleHost, self).stopService)
 
         return defer.ensureDeferred(stop())

@@ -23,6 +23,7 @@ __all__ = [
     "construct_module",
     "load_class",
     "parse_module_config",
+    "prepare_module",
     "prepare_modules",
 ]
 
@@ -135,14 +136,17 @@ def _jsonschema_validation_error() -> Any:
     return getattr(mod, "ValidationError", None) if mod is not None else None
 
 
+def prepare_module(module: str, raw_config: Any, config_path: Sequence[str]) -> PreparedModule:
+    """Import one module class and run its ``parse_config``."""
+    config_path = tuple(config_path)
+    cls = load_class(module, config_path + ("module",))
+    parsed = parse_module_config(cls, module, raw_config, config_path + ("config",))
+    return PreparedModule(module, cls, parsed, config_path)
+
+
 def prepare_modules(config: HomeServerConfig) -> List[PreparedModule]:
     """Import and parse the config of every ``modules:`` entry, in list order."""
-    prepared = []
-    for entry in config.modules:
-        cls = load_class(entry.module, entry.config_path + ("module",))
-        parsed = parse_module_config(cls, entry.module, entry.config, entry.config_path + ("config",))
-        prepared.append(PreparedModule(entry.module, cls, parsed, entry.config_path))
-    return prepared
+    return [prepare_module(e.module, e.config, e.config_path) for e in config.modules]
 
 
 def construct_module(prepared: PreparedModule, api: Any) -> Any:

@@ -1,0 +1,130 @@
+"""The host on a real reactor: serving module resources, failing to bind, logging startup."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, List
+
+from twisted.internet import defer
+from twisted.trial.unittest import TestCase
+
+from synapse_modhost import build_host
+from synapse_modhost.host import ListenError, ModuleHost
+from tests.helpers.configs import TempModules, config_dict, modules_entry
+from tests.helpers.http import get, get_json
+
+DOC_MODULES = os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "real-modules", "harness", "doc_modules"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RealReactorHostTests(TestCase):
+    """Start the host on the global reactor bound to 127.0.0.1."""
+
+    def setUp(self) -> None:
+        from twisted.internet import reactor
+
+        self.reactor: Any = reactor
+        self.mods = TempModules(self.mktemp())
+        self.addCleanup(self.mods.cleanup)
+
+    async def _start(self, cfg: Any) -> ModuleHost:
+        host = build_host(cfg, self.reactor)
+        self.addCleanup(host.stopService)
+        await host.start()
+        return host
+
+    def _url(self, host: ModuleHost, path: str) -> str:
+        port = host.listening_ports[0].getHost().port
+        return "http://127.0.0.1:%d%s" % (port, path)
+
+    @defer.inlineCallbacks
+    def test_serves_sample_module_resource(self) -> Any:
+        """A sample module's resource answers over real HTTP on the bound port."""
+        cfg = config_dict(modules=[modules_entry("sample_modules.say_hello.SayHello")])
+        host = yield defer.ensureDeferred(self._start(cfg))
+        code, body = yield get_json(self.reactor, self._url(host, "/_synapse/client/my_super_module/say_hello?name=Ada"))
+        self.assertEqual((code, body), (200, {"hello": "Ada"}))
+
+    @defer.inlineCallbacks
+    def test_doc_list_spam_checker_unchanged(self) -> Any:
+        """The ListSpamChecker as printed in Synapse's docs loads and says a listed user is evil."""
+        if not os.path.exists(os.path.join(DOC_MODULES, "list_spam_checker_doc.py")):
+            self.skipTest("../shared/real-modules/harness/doc_modules is not beside this checkout")
+        import sys
+
+        sys.path.insert(0, DOC_MODULES)
+        self.addCleanup(sys.path.remove, DOC_MODULES)
+        self.addCleanup(sys.modules.pop, "list_spam_checker_doc", None)
+        cfg = config_dict(modules=[modules_entry(
+            "list_spam_checker_doc.ListSpamChecker", {"evil_users": ["@mallory:test.local"]})])
+        host = yield defer.ensureDeferred(self._start(cfg))
+        code, body = yield get_json(
+            self.reactor, self._url(host, "/_synapse/client/list_spam_checker/is_evil?user=@mallory:test.local"))
+        self.assertEqual((code, body), (200, {"evil": True}))
+        code, body = yield get_json(
+            self.reactor, self._url(host, "/_synapse/client/list_spam_checker/is_evil?user=@bob:test.local"))
+        self.assertEqual((code, body), (200, {"evil": False}))
+
+    @defer.inlineCallbacks
+    def test_health(self) -> Any:
+        """/health answers 200 OK on every listener."""
+        host = yield defer.ensureDeferred(self._start(config_dict()))
+        code, _, body = yield defer.ensureDeferred(get(self.reactor, self._url(host, "/health")))
+        self.assertEqual((code, body), (200, b"OK"))
+
+    @defer.inlineCallbacks
+    def test_port_in_use_frees_other_ports(self) -> Any:
+        """A listener whose port is taken fails startup and leaves no other port bound."""
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        first = _free_port()
+        cfg = config_dict(listeners=[
+            {"port": first, "bind_addresses": ["127.0.0.1"], "type": "http", "resources": []},
+            {"port": busy.getsockname()[1], "bind_addresses": ["127.0.0.1"], "type": "http",
+             "resources": []},
+        ])
+        host = build_host(cfg, self.reactor)
+        failure = yield self.assertFailure(host.start(), ListenError)
+        self.assertIn("port %d" % busy.getsockname()[1], str(failure))
+        self.assertIn("listeners.<item 1>", str(failure))
+        self.assertIn("Address already in use", str(failure))
+        self.assertEqual(host.listening_ports, [])
+        probe = socket.socket()
+        self.addCleanup(probe.close)
+        probe.bind(("127.0.0.1", first))  # raises if the first listener were still bound
+
+    @defer.inlineCallbacks
+    def test_startup_is_logged(self) -> Any:
+        """Startup logs each module, each callback, each mounted path and each listening address."""
+        import logging
+
+        records: List[logging.LogRecord] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Keep(level=logging.INFO)
+        root = logging.getLogger("synapse_modhost")
+        old_level = root.level
+        root.setLevel(logging.INFO)
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.addCleanup(root.setLevel, old_level)
+        cfg = config_dict(modules=[modules_entry("sample_modules.list_spam_checker.ListSpamChecker")])
+        yield defer.ensureDeferred(self._start(cfg))
+        text = "\n".join(r.getMessage() for r in records)
+        self.assertIn("Loaded module <sample_modules.list_spam_checker.ListSpamChecker", text)
+        self.assertIn("sample_modules.list_spam_checker.ListSpamChecker -> spam_checker.check_event_for_spam", text)
+        self.assertIn("to path /_synapse/client/list_spam_checker/is_evil", text)
+        self.assertIn("now listening on TCP port", text)
