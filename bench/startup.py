@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import backends, default_synapse_python, free_port, median, remove, rss_mib, temp_run_dir  # noqa: E402
+from _common import (
+    backends,
+    default_synapse_python,
+    free_port,
+    median,
+    remove,
+    rss_mib,
+    temp_run_dir,
+)
 
 
 def main() -> int:

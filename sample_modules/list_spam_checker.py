@@ -11,11 +11,10 @@ Serves ``GET /_synapse/client/list_spam_checker/is_evil?user=@x:y`` →
 import json
 from typing import Any, Dict, List, Union
 
-from twisted.web.resource import Resource
-from twisted.web.server import Request
-
 from synapse.module_api import NOT_SPAM, EventBase, ModuleApi
 from synapse.module_api.errors import Codes
+from twisted.web.resource import Resource
+from twisted.web.server import Request
 
 
 class IsEvilResource(Resource):

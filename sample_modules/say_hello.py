@@ -6,10 +6,9 @@
 import json
 from typing import Any, Dict
 
+from synapse.module_api import ModuleApi
 from twisted.web.resource import Resource
 from twisted.web.server import Request
-
-from synapse.module_api import ModuleApi
 
 
 class SayHelloResource(Resource):

@@ -145,7 +145,7 @@ def run(
         d.addErrback(failed)
 
     reactor.callWhenRunning(start)
-    reactor.addSystemEventTrigger("before", "shutdown", host.stopService)
+    reactor.addSystemEventTrigger("before", "shutdown", host.stop)
     reactor.run()
     return status[0]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.interfaces import IListeningPort
 from twisted.web.resource import IResource, Resource
@@ -62,11 +61,12 @@ class LoadedModule:
         return "<LoadedModule %s %r>" % (self.name, self.instance)
 
 
-class ModuleHost(service.MultiService):
-    """The whole host: build it with a config and a reactor, then ``start()``."""
+class ModuleHost:
+    """The whole host: build it with a config and a reactor, then ``start()``; ``stop()``
+    undoes it. (``tap.py`` wraps it in a twisted.application service for ``twist``;
+    the host itself stays free of twisted.application, which costs start-up time.)"""
 
     def __init__(self, config: HomeServerConfig, reactor: Any, *, strict: bool = False) -> None:
-        super().__init__()
         self.config = config
         self.reactor = reactor
         self.strict = strict
@@ -143,8 +143,6 @@ class ModuleHost(service.MultiService):
                 module_resources = self.web_resources.consume()
             resources.update(module_resources)
             root = self._build_tree(resources)
-            for path in resources:
-                logger.info("Attaching %s to path %s", _describe(resources[path]), path)
             self.sites[listener.tag] = SynapseSite(
                 listener.tag,
                 self.config.server.server_name,
@@ -185,7 +183,7 @@ class ModuleHost(service.MultiService):
         api = self.module_api(extra.module)
         handler = construct_module(prepared, api)
         if isinstance(handler, Resource) or IResource.providedBy(handler):
-            return handler  # type: ignore[no-any-return]
+            return handler
         if hasattr(handler, "handle_request"):
             return AdditionalResource(handler.handle_request, clock=self.reactor)
         raise ConfigError(
@@ -280,7 +278,7 @@ class ModuleHost(service.MultiService):
     async def _stop_listening(self) -> None:
         ports, self.listening_ports = self.listening_ports, []
         for port in ports:
-            await port.stopListening()
+            await defer.maybeDeferred(port.stopListening)
 
     def _stop_looping_calls(self) -> None:
         calls, self._looping_calls = self._looping_calls, []
@@ -290,8 +288,8 @@ class ModuleHost(service.MultiService):
             except Exception:  # already stopped
                 pass
 
-    def stopService(self) -> "defer.Deferred[None]":
-        """Stop listening, stop module looping calls, then child services."""
+    def stop(self) -> "defer.Deferred[None]":
+        """Stop listening, stop module looping calls, close the outbound client."""
 
         async def stop() -> None:
             await self._stop_listening()
@@ -299,13 +297,8 @@ class ModuleHost(service.MultiService):
             if self._http_client is not None:
                 client, self._http_client = self._http_client, None
                 await client.close()
-            await defer.maybeDeferred(super(ModuleHost, self).stopService)
 
         return defer.ensureDeferred(stop())
-
-
-def _describe(resource: IResource) -> str:
-    return "<%s.%s>" % (type(resource).__module__, type(resource).__qualname__)
 
 
 def _addr_in_use(e: BaseException) -> bool:

@@ -82,8 +82,9 @@ def load_class(dotted: str, path: Sequence[str]) -> Callable[..., Any]:
     except Exception as e:
         raise ConfigError("Failed to import module %r" % (dotted,), path) from _Cause(e)
     try:
-        return getattr(module, cls_name)  # type: ignore[no-any-return]
-    except AttributeError as e:
+        cls: Callable[..., Any] = getattr(module, cls_name)
+        return cls
+    except AttributeError:
         raise ConfigError(
             "Failed to load module %r: Python module %r has no attribute %r"
             % (dotted, module_name, cls_name),

@@ -57,7 +57,7 @@ class _HostService(service.Service):
 
     def stopService(self) -> Any:
         super().stopService()
-        return self.host.stopService()
+        return self.host.stop()
 
 
 def makeService(options: Options) -> service.IService:

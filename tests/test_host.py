@@ -37,7 +37,7 @@ class RealReactorHostTests(TestCase):
 
     async def _start(self, cfg: Any) -> ModuleHost:
         host = build_host(cfg, self.reactor)
-        self.addCleanup(host.stopService)
+        self.addCleanup(host.stop)
         await host.start()
         return host
 
@@ -126,5 +126,5 @@ class RealReactorHostTests(TestCase):
         text = "\n".join(r.getMessage() for r in records)
         self.assertIn("Loaded module <sample_modules.list_spam_checker.ListSpamChecker", text)
         self.assertIn("sample_modules.list_spam_checker.ListSpamChecker -> spam_checker.check_event_for_spam", text)
-        self.assertIn("to path /_synapse/client/list_spam_checker/is_evil", text)
+        self.assertRegex(text, r"Attaching .*IsEvilResource.* to path b?'?/_synapse/client/list_spam_checker/is_evil")
         self.assertIn("now listening on TCP port", text)

@@ -10,8 +10,8 @@ from typing import Any, List
 
 from synapse_modhost.callbacks._dispatch import (
     CallbackRef,
-    DispatchRecord,
     Dispatcher,
+    DispatchRecord,
     callable_name,
     delay_cancellation,
 )

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
-from twisted.web.resource import IResource
+from twisted.web.resource import IResource, Resource
 
 if TYPE_CHECKING:
     from synapse_modhost.host import ModuleHost
@@ -83,7 +83,17 @@ def _versions(request: Any) -> Tuple[int, Dict[str, Any]]:
     return 200, {"versions": list(SUPPORTED_VERSIONS), "unstable_features": {}}
 
 
-def _static_resource() -> IResource:
-    from twisted.web.static import Data
+class _StaticPage(Resource):
+    """The page at ``/_matrix/static`` (twisted.web.static costs 40 ms of start-up)."""
 
-    return Data(_STATIC_PAGE, "text/html; charset=utf-8")
+    isLeaf = True
+
+    def render_GET(self, request: Any) -> bytes:
+        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        return _STATIC_PAGE
+
+    render_HEAD = render_GET
+
+
+def _static_resource() -> IResource:
+    return _StaticPage()

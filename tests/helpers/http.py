@@ -13,8 +13,9 @@ from twisted.web.http_headers import Headers
 async def get(reactor: Any, url: str, method: bytes = b"GET",
               body: Optional[bytes] = None) -> Tuple[int, Dict[bytes, Any], bytes]:
     """(status, headers, body) of one request."""
-    from twisted.web.client import FileBodyProducer
     import io
+
+    from twisted.web.client import FileBodyProducer
 
     agent = Agent(reactor)
     producer = FileBodyProducer(io.BytesIO(body)) if body is not None else None
