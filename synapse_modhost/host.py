@@ -13,18 +13,17 @@ from typing import Any, Dict, List, Optional
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IListeningPort
-from twisted.web.resource import IResource, Resource
+from twisted.web.resource import IResource
 
 from synapse_modhost._module_resources import ModuleWebResources
 from synapse_modhost.callbacks import ModuleCallbacks
-from synapse_modhost.config import ConfigError, HomeServerConfig, ListenerConfig
+from synapse_modhost.config import ConfigError, HomeServerConfig
 from synapse_modhost.legacy_loading import load_legacy_modules, prepare_legacy_modules
 from synapse_modhost.loading import (
     ModuleStartupError,
     PreparedModule,
     construct_module,
-    load_class,
-    parse_module_config,
+    prepare_module,
     prepare_modules,
 )
 from synapse_modhost.module_api import ModuleApi
@@ -126,8 +125,14 @@ class ModuleHost:
         self.modules.extend(load_legacy_modules(self, self._prepared_legacy))
 
     def build_sites(self) -> Dict[str, Any]:
-        """Build one Site per HTTP listener; module resources are consumed here."""
-        from synapse_modhost.web import SynapseSite
+        """Build one Site per HTTP listener; module resources are consumed here.
+
+        Each listener's tree is assembled as Synapse assembles it (LOADING.md §4.2):
+        ``/health``, the named resources, ``additional_resources``, then every module
+        resource; the first listener built consumes the module resources.
+        """
+        from synapse_modhost.homeserver import named_resources
+        from synapse_modhost.web import SynapseSite, build_listener_root
 
         module_resources: Optional[Dict[str, IResource]] = None
         for listener in self.config.server.listeners:
@@ -138,11 +143,19 @@ class ModuleHost:
                     listener.type,
                 )
                 continue
-            resources = self._listener_resources(listener)
+            named: Dict[str, IResource] = {}
+            for group in listener.resources:
+                for name in group.names:
+                    named.update(named_resources(self, name))
+            additional = {e.path: self._additional_resource(e) for e in listener.additional_resources}
             if module_resources is None:
                 module_resources = self.web_resources.consume()
-            resources.update(module_resources)
-            root = self._build_tree(resources)
+            root = build_listener_root(
+                named,
+                additional,
+                module_resources,
+                web_client_location=self.config.server.web_client_location,
+            )
             self.sites[listener.tag] = SynapseSite(
                 listener.tag,
                 self.config.server.server_name,
@@ -162,51 +175,18 @@ class ModuleHost:
             return max(MAX_REQUEST_SIZE, media.max_upload_size)
         return MAX_REQUEST_SIZE
 
-    def _listener_resources(self, listener: ListenerConfig) -> Dict[str, IResource]:
-        from synapse_modhost.homeserver import named_resources
-        from synapse_modhost.web import HealthResource
-
-        resources: Dict[str, IResource] = {"/health": HealthResource()}
-        for group in listener.resources:
-            for name in group.names:
-                resources.update(named_resources(self, name))
-        for extra in listener.additional_resources:
-            resources[extra.path] = self._additional_resource(extra)
-        return resources
-
     def _additional_resource(self, extra: Any) -> IResource:
-        from synapse_modhost.web import AdditionalResource
+        from synapse_modhost.web import wrap_additional_resource
 
-        cls = load_class(extra.module, extra.config_path + ("module",))
-        config = parse_module_config(cls, extra.module, extra.config, extra.config_path + ("config",))
-        prepared = PreparedModule(extra.module, cls, config, extra.config_path)
-        api = self.module_api(extra.module)
-        handler = construct_module(prepared, api)
-        if isinstance(handler, Resource) or IResource.providedBy(handler):
-            return handler
-        if hasattr(handler, "handle_request"):
-            return AdditionalResource(handler.handle_request, clock=self.reactor)
-        raise ConfigError(
-            "additional_resource %s does not implement a known interface" % (extra.module,),
-            extra.config_path,
-        )
-
-    def _build_tree(self, resources: Dict[str, IResource]) -> IResource:
-        from synapse_modhost.web import (
-            OptionsResource,
-            RootOptionsRedirectResource,
-            create_resource_tree,
-        )
-
-        location = self.config.server.web_client_location
-        root: Resource
-        if location:
-            root = RootOptionsRedirectResource(location)
-        elif "/_matrix/static" in resources:
-            root = RootOptionsRedirectResource("/_matrix/static")
-        else:
-            root = OptionsResource()
-        return create_resource_tree(resources, root)
+        prepared = prepare_module(extra.module, extra.config, extra.config_path)
+        handler = construct_module(prepared, self.module_api(extra.module))
+        resource = wrap_additional_resource(handler, clock=self.reactor)
+        if resource is None:
+            raise ConfigError(
+                "additional_resource %s does not implement a known interface" % (extra.module,),
+                extra.config_path,
+            )
+        return resource
 
     async def _listen(self) -> None:
         from twisted.internet import endpoints
