@@ -12,7 +12,7 @@ Build a host from a Synapse-format config, then start it::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from synapse_modhost._version import SYNAPSE_VERSION, __version__
 from synapse_modhost.config import ConfigError
@@ -35,6 +35,7 @@ def build_host(
     reactor: Any,
     *,
     strict: bool = False,
+    database_threaded: Optional[bool] = None,
 ) -> "ModuleHost":
     """Read the config (paths, a mapping or a parsed config), import every module class
     and run its ``parse_config``; raises ``ConfigError`` naming the YAML path on failure.
@@ -52,7 +53,7 @@ def build_host(
         parsed = parse_config_dict(config)
     else:
         parsed = read_config(list(config))
-    return ModuleHost(parsed, reactor, strict=strict)
+    return ModuleHost(parsed, reactor, strict=strict, database_threaded=database_threaded)
 
 
 def __getattr__(name: str) -> Any:

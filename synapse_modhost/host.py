@@ -65,10 +65,28 @@ class ModuleHost:
     undoes it. (``tap.py`` wraps it in a twisted.application service for ``twist``;
     the host itself stays free of twisted.application, which costs start-up time.)"""
 
-    def __init__(self, config: HomeServerConfig, reactor: Any, *, strict: bool = False) -> None:
+    def __init__(
+        self,
+        config: HomeServerConfig,
+        reactor: Any,
+        *,
+        strict: bool = False,
+        database_threaded: Optional[bool] = None,
+    ) -> None:
+        """``database_threaded``: run database transactions on a database thread (what
+        ``run_db_interaction`` promises modules); default: when the reactor has threads
+        (a ``MemoryReactorClock`` has none, so in-memory tests run them inline)."""
         self.config = config
         self.reactor = reactor
         self.strict = strict
+        if database_threaded is None:
+            from twisted.internet.interfaces import IReactorThreads
+
+            database_threaded = IReactorThreads.providedBy(reactor)
+        self.database_threaded: bool = bool(database_threaded)
+        #: the storage engine and the stand-in, from :meth:`start` on
+        self.engine: Optional[Any] = None
+        self._hs: Optional[Any] = None
         self.callbacks = ModuleCallbacks(reactor)
         self.web_resources = ModuleWebResources()
         self.modules: List[LoadedModule] = []
@@ -223,8 +241,35 @@ class ModuleHost:
                     listener.tag,
                 )
 
+    @property
+    def hs(self) -> Any:
+        """The homeserver stand-in (stores and handlers); exists once the database is open."""
+        if self._hs is None:
+            raise RuntimeError("the host's database is not open yet: call start() first")
+        return self._hs
+
+    async def open_database(self) -> None:
+        """Open (creating on first start) the database and bring its schema up to date."""
+        if self.engine is not None:
+            return
+        from synapse_modhost.homeserver import HomeServer
+        from synapse_modhost.storage import StorageError, open_database
+
+        path = self.config.database.database
+        try:
+            self.engine = await open_database(
+                self.reactor,
+                path,
+                threaded=self.database_threaded,
+                server_name=self.config.server.server_name,
+            )
+        except StorageError as e:
+            raise StartupError("cannot open the database %r (database.args.database): %s" % (path, e)) from e
+        self._hs = HomeServer(self, self.engine)
+
     async def _start(self, listen: bool) -> None:
         try:
+            await self.open_database()
             self.load_modules()
             self.build_sites()
             if listen:
@@ -232,6 +277,7 @@ class ModuleHost:
         except BaseException:
             await self._stop_listening()
             self._stop_looping_calls()
+            await self._close_database()
             raise
         logger.info(
             "synapse-modhost ready: %d module(s), %d callback(s), %d module path(s)",
@@ -257,6 +303,11 @@ class ModuleHost:
         for port in ports:
             await defer.maybeDeferred(port.stopListening)
 
+    async def _close_database(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await engine.close()
+
     def _stop_looping_calls(self) -> None:
         calls, self._looping_calls = self._looping_calls, []
         for handle in calls:
@@ -274,6 +325,7 @@ class ModuleHost:
             if self._http_client is not None:
                 client, self._http_client = self._http_client, None
                 await client.close()
+            await self._close_database()
 
         return defer.ensureDeferred(stop())
 

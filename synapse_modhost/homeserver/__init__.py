@@ -1,9 +1,10 @@
-"""The homeserver stand-in: the Matrix APIs that real clients call and that fire callbacks.
+"""The homeserver stand-in: the Matrix APIs real clients call, firing module callbacks.
 
-Today it serves the resource groups a listener names (``client``, ``media``, ...) with the
-endpoints the host itself needs; the Client-Server, media and admin APIs grow here.
+``HomeServer`` holds the stores and handlers; ``rest`` turns requests into handler
+calls; ``named_resources`` gives a listener the resources its ``resources:`` names.
 """
 
+from synapse_modhost.homeserver._hs import HomeServer
 from synapse_modhost.homeserver._resources import named_resources
 
-__all__ = ["named_resources"]
+__all__ = ["HomeServer", "named_resources"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict
 
 from twisted.web.resource import IResource, Resource
 
@@ -15,32 +14,6 @@ __all__ = ["named_resources"]
 
 logger = logging.getLogger("synapse_modhost.homeserver")
 
-CLIENT_PREFIX = "/_matrix/client"
-
-#: Client-Server API versions the stand-in answers ``/versions`` with.
-SUPPORTED_VERSIONS = (
-    "r0.0.1",
-    "r0.1.0",
-    "r0.2.0",
-    "r0.3.0",
-    "r0.4.0",
-    "r0.5.0",
-    "r0.6.0",
-    "r0.6.1",
-    "v1.1",
-    "v1.2",
-    "v1.3",
-    "v1.4",
-    "v1.5",
-    "v1.6",
-    "v1.7",
-    "v1.8",
-    "v1.9",
-    "v1.10",
-    "v1.11",
-    "v1.12",
-)
-
 _STATIC_PAGE = (
     b"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
     b"<title>synapse-modhost</title></head><body>"
@@ -49,38 +22,39 @@ _STATIC_PAGE = (
 
 
 def named_resources(host: "ModuleHost", name: str) -> Dict[str, IResource]:
-    """The path -> resource mapping Synapse mounts for resource name ``name``."""
+    """The path -> resource mapping Synapse mounts for resource name ``name``.
+
+    The client, admin and media routers are built once per host and shared by every
+    listener that names them.
+    """
     from synapse_modhost.web import JsonResource
 
+    cache: Dict[str, Dict[str, IResource]] = host.__dict__.setdefault("_named_resources", {})
+    if name in cache:
+        return cache[name]
+    from synapse_modhost.homeserver import rest
+
+    hs = host.hs
+    resources: Dict[str, IResource]
     if name == "client":
-        client = JsonResource(canonical_json=False)
-        client.register_paths(
-            "GET",
-            [re.compile("^/_matrix/client/versions$")],
-            _versions,
-            "VersionsRestServlet",
-        )
-        return {
-            CLIENT_PREFIX: client,
-            "/_synapse/admin": JsonResource(canonical_json=False),
-            "/_matrix/static": _static_resource(),
+        resources = {
+            "/_matrix/client": rest.build_client_resource(hs),
+            "/_synapse/admin": rest.build_admin_resource(hs),
+            "/_matrix/static": _StaticPage(),
         }
-    if name == "media":
-        return {
-            "/_matrix/media/r0": JsonResource(canonical_json=True),
-            "/_matrix/media/v3": JsonResource(canonical_json=True),
-            "/_matrix/media/v1": JsonResource(canonical_json=True),
-        }
-    if name == "federation":
-        return {"/_matrix/federation": JsonResource(canonical_json=True)}
-    if name == "keys":
-        return {"/_matrix/key": JsonResource(canonical_json=True)}
-    logger.info("Resource name %r is not served by synapse-modhost; ignoring it", name)
-    return {}
-
-
-def _versions(request: Any) -> Tuple[int, Dict[str, Any]]:
-    return 200, {"versions": list(SUPPORTED_VERSIONS), "unstable_features": {}}
+        # Synapse also serves the media API when a listener names only ``client``.
+        resources.update(named_resources(host, "media"))
+    elif name == "media":
+        resources = rest.build_media_resources(hs)
+    elif name == "federation":
+        resources = {"/_matrix/federation": JsonResource(canonical_json=True)}
+    elif name == "keys":
+        resources = {"/_matrix/key": JsonResource(canonical_json=True)}
+    else:
+        logger.info("Resource name %r is not served by synapse-modhost; ignoring it", name)
+        resources = {}
+    cache[name] = resources
+    return resources
 
 
 class _StaticPage(Resource):
@@ -93,7 +67,3 @@ class _StaticPage(Resource):
         return _STATIC_PAGE
 
     render_HEAD = render_GET
-
-
-def _static_resource() -> IResource:
-    return _StaticPage()

@@ -397,6 +397,18 @@ class ModuleApi:
         process there are no other workers to tell. Added in Synapse v1.69.0."""
         cached_func.invalidate(keys)
 
+    # ------------------------------------------------------------------ database
+
+    def run_db_interaction(
+        self, desc: str, func: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> "defer.Deferred[T]":
+        """Run ``func(txn, *args, **kwargs)`` in one transaction on the host's database
+        (on the database thread when the host runs one); commit on return, roll back on
+        an exception, which propagates. Added in Synapse v0.25.0."""
+        return defer.ensureDeferred(
+            self._host.hs.db_pool.runInteraction(desc, func, *args, **kwargs)
+        )
+
     # ------------------------------------------------------------------ identifiers
 
     def get_qualified_user_id(self, username: str) -> str:

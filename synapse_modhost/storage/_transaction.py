@@ -2,8 +2,12 @@
 
 A thin wrapper over a DB-API cursor with Synapse's interface: ``execute`` /
 ``executemany`` (SQL logged at DEBUG on ``synapse.storage.SQL``), the fetch methods,
-``rowcount`` / ``description``, and callbacks to run once the transaction has committed
-(``call_after``, ``async_call_after``) or failed (``call_on_exception``).
+``rowcount`` / ``description`` / ``lastrowid``, and callbacks to run once the transaction
+has committed (``call_after``, ``async_call_after``) or failed (``call_on_exception``).
+
+SQL uses ``?`` placeholders. Synapse modules write ``?`` too: on SQLite the driver takes
+them as they are (as it does inside Synapse), and an engine for a ``%s`` driver
+(PostgreSQL) converts them through its ``convert_param_style``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import (
     Tuple,
 )
 
-__all__ = ["CallbackEntry", "DatabasePool", "LoggingTransaction"]
+__all__ = ["CallbackEntry", "LoggingTransaction"]
 
 sql_logger = logging.getLogger("synapse.storage.SQL")
 
@@ -114,6 +118,11 @@ class LoggingTransaction:
     def description(self) -> Optional[Sequence[Any]]:
         return self.txn.description
 
+    @property
+    def lastrowid(self) -> Optional[int]:
+        """The rowid of the last row inserted by ``execute`` (SQLite semantics)."""
+        return self.txn.lastrowid
+
     def execute(self, sql: str, parameters: Any = ()) -> None:
         self._do_execute(self.txn.execute, sql, parameters)
 
@@ -133,16 +142,17 @@ class LoggingTransaction:
         self._do_execute(script, sql)
 
     def _do_execute(self, func: Callable[..., Any], sql: str, *args: Any) -> Any:
-        one_line = " ".join(line.strip() for line in sql.splitlines() if line.strip())
-        sql_logger.debug("[SQL] {%s} %s", self.name, one_line)
+        if sql_logger.isEnabledFor(logging.DEBUG):
+            one_line = " ".join(line.strip() for line in sql.splitlines() if line.strip())
+            sql_logger.debug("[SQL] {%s} %s", self.name, one_line)
+            if args:
+                values = repr(args[0])
+                if len(values) > _MAX_LOGGED_VALUES:
+                    values = values[:_MAX_LOGGED_VALUES] + "... [truncated]"
+                sql_logger.debug("[SQL values] {%s} %s", self.name, values)
         convert = getattr(self.database_engine, "convert_param_style", None)
         if convert is not None:
             sql = convert(sql)
-        if args and sql_logger.isEnabledFor(logging.DEBUG):
-            values = repr(args[0])
-            if len(values) > _MAX_LOGGED_VALUES:
-                values = values[:_MAX_LOGGED_VALUES] + "... [truncated]"
-            sql_logger.debug("[SQL values] {%s} %s", self.name, values)
         return func(sql, *args)
 
     def close(self) -> None:
@@ -153,21 +163,3 @@ class LoggingTransaction:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class DatabasePool:
-    """Where ``run_db_interaction`` runs (``synapse.storage.database.DatabasePool``).
-
-    Modules use this name for type hints; the host's storage layer subclasses it and
-    implements ``runInteraction``.
-    """
-
-    def __init__(self, name: str = "master", engine: Any = None) -> None:
-        self.name = name
-        self.engine = engine
-
-    async def runInteraction(
-        self, desc: str, func: Callable[..., Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        """Run ``func(txn, *args, **kwargs)`` in a transaction on a database thread."""
-        raise NotImplementedError("this host has no database configured")

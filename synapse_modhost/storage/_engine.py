@@ -1,0 +1,451 @@
+"""The database engine interface and its SQLite implementation.
+
+Handlers and stores talk to a :class:`DatabaseEngine`; nothing above this module knows
+which database is underneath, so a PostgreSQL engine can be added beside
+:class:`SqliteEngine` without touching them.
+
+:class:`SqliteEngine` owns one connection, in WAL mode with ``synchronous=NORMAL``: a
+transaction whose commit has returned survives the process being killed (the WAL is in
+the operating system's hands), while commits cost no ``fsync``. Two ways to run:
+
+- **threaded** (the host): one dedicated database thread (:class:`DatabaseThread`) owns
+  the connection and runs every interaction, in submission order
+  (``ModuleApi.run_db_interaction`` promises modules their function runs "in a thread");
+  interactions that queued up together are handed back in one reactor wake-up;
+- **inline** (the in-memory test kit, e.g. with a ``MemoryReactorClock``): interactions
+  run on the calling thread and return an already-fired Deferred.
+
+Every interaction is one transaction: committed when ``func`` returns, rolled back when
+it raises (the exception propagates). As on Synapse, a transaction failing with the
+driver's ``OperationalError`` (a locked database, but also bad SQL) is retried, up to
+five attempts in all, with a warning on ``synapse.storage.txn``; callbacks registered by
+failed attempts accumulate. ``call_after`` callbacks run on the reactor thread after the
+commit (``async_call_after`` ones first); ``call_on_exception`` ones when it finally fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from types import ModuleType
+from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Protocol, Tuple, TypeVar
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenError
+from synapse_modhost.storage._thread import DatabaseThread
+from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
+
+__all__ = ["DatabaseEngine", "MEMORY", "SqliteEngine"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+txn_logger = logging.getLogger("synapse.storage.txn")
+logger = logging.getLogger(__name__)
+
+#: the path of a private in-memory database
+MEMORY = ":memory:"
+
+#: attempts of a transaction failing with ``OperationalError`` (as Synapse)
+MAX_ATTEMPTS = 5
+
+_MAX_TXN_ID = 0x100000
+
+
+class DatabaseEngine(Protocol):
+    """What handlers and stores need from a database.
+
+    SQL is written with ``?`` placeholders; an engine whose driver wants another style
+    converts it in :meth:`convert_param_style` (``LoggingTransaction`` applies it).
+    """
+
+    #: the driver's name as in ``database.name`` (``"sqlite3"``, ``"psycopg2"``)
+    name: str
+    #: the DB-API module (for ``module.IntegrityError`` and friends)
+    module: ModuleType
+    #: whether ``INSERT ... RETURNING`` works
+    supports_returning: bool
+
+    @property
+    def reactor(self) -> Any:
+        """The reactor results are delivered on (also the stores' default clock)."""
+
+    @property
+    def running(self) -> bool:
+        """``True`` between :meth:`start` and :meth:`close`."""
+
+    def start(self) -> None:
+        """Open the connection(s); raises :class:`DatabaseOpenError`."""
+
+    def close(self) -> "defer.Deferred[None]":
+        """Finish queued interactions, then close; idempotent."""
+
+    def run_interaction(
+        self,
+        desc: str,
+        func: Callable[Concatenate[LoggingTransaction, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> "defer.Deferred[T]":
+        """Run ``func(txn, *args, **kwargs)`` in one transaction; fires with its result
+        after the commit, or fails with its exception after the rollback."""
+
+    def execute(self, desc: str, sql: str, *args: Any) -> "defer.Deferred[List[Tuple[Any, ...]]]":
+        """Run one statement in its own transaction; fires with all its rows."""
+
+    def convert_param_style(self, sql: str) -> str:
+        """Turn ``?`` placeholders into the driver's style."""
+
+
+def _is_memory(path: str) -> bool:
+    return path == MEMORY or path.startswith("file::memory:")
+
+
+class SqliteEngine:
+    """One SQLite connection, run on a dedicated thread or inline (see the module doc).
+
+    ``path`` is a file (its directory is created on :meth:`start`) or ``":memory:"``.
+    """
+
+    name = "sqlite3"
+    module: ModuleType = sqlite3
+    supports_returning = sqlite3.sqlite_version_info >= (3, 35, 0)
+    # the names Synapse's Sqlite3Engine has, for modules that look at txn.database_engine
+    single_threaded = True
+    supports_using_any_list = False
+
+    def __init__(
+        self,
+        reactor: Any,
+        path: str,
+        *,
+        threaded: bool,
+        server_name: str = "",
+        busy_timeout_ms: int = 10_000,
+        cache_size_kib: int = 16_384,
+        cached_statements: int = 512,
+    ) -> None:
+        if not path:
+            raise DatabaseOpenError(path, "no path given")
+        self._reactor = reactor
+        self._path = path
+        self._threaded = threaded
+        self._server_name = server_name
+        self._busy_timeout_ms = busy_timeout_ms
+        self._cache_size_kib = cache_size_kib
+        self._cached_statements = cached_statements
+        self._conn: Optional[sqlite3.Connection] = None
+        self._journal_mode = ""
+        self._worker: Optional[DatabaseThread] = None
+        self._shutdown_trigger: Any = None
+        self._closing = False
+        self._close_waiters: Optional[List["defer.Deferred[None]"]] = None
+        self._txn_id = 0
+        #: the thread running a transaction right now (to refuse nested interactions)
+        self._txn_thread: Optional[int] = None
+        self._db_thread: Optional[threading.Thread] = None
+
+    def __repr__(self) -> str:
+        mode = "threaded" if self._threaded else "inline"
+        return f"<SqliteEngine {self._path!r} {mode}>"
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def reactor(self) -> Any:
+        return self._reactor
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def threaded(self) -> bool:
+        return self._threaded
+
+    @property
+    def running(self) -> bool:
+        return self._conn is not None and not self._closing
+
+    @property
+    def journal_mode(self) -> str:
+        """The journal mode in effect (``"wal"`` for a file, ``"memory"`` in memory)."""
+        return self._journal_mode
+
+    @property
+    def db_thread(self) -> Optional[threading.Thread]:
+        """The thread interactions run on (``None`` inline)."""
+        return self._db_thread
+
+    def convert_param_style(self, sql: str) -> str:
+        return sql
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Open the database (creating the file's directory) and start the DB thread."""
+        if self._conn is not None or self._closing:
+            raise RuntimeError(f"{self!r} was already started")
+        path = self._path
+        if not _is_memory(path) and not path.startswith("file:"):
+            directory = os.path.dirname(os.path.abspath(path))
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as e:
+                raise DatabaseOpenError(
+                    path, f"cannot create the directory {directory!r}: {e.strerror or e}"
+                ) from e
+            if os.path.isdir(path):
+                raise DatabaseOpenError(path, "it is a directory")
+        conn: Optional[sqlite3.Connection] = None
+        try:
+            conn = sqlite3.connect(
+                path,
+                timeout=self._busy_timeout_ms / 1000.0,
+                isolation_level=None,  # transactions are begun and ended explicitly
+                check_same_thread=False,  # opened here, used on the DB thread
+                cached_statements=self._cached_statements,
+                uri=path.startswith("file:"),
+            )
+            self._journal_mode = self._configure(conn)
+        except sqlite3.Error as e:
+            if conn is not None:
+                conn.close()
+            raise DatabaseOpenError(path, str(e)) from e
+        self._conn = conn
+        if self._threaded:
+            worker = DatabaseThread(self._reactor, f"db-{os.path.basename(path) or 'sqlite'}")
+            worker.start()
+            self._worker = worker
+            self._db_thread = worker.thread
+            self._shutdown_trigger = self._reactor.addSystemEventTrigger(
+                "before", "shutdown", self.close
+            )
+
+    def _configure(self, conn: sqlite3.Connection) -> str:
+        (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        if mode != "wal" and not _is_memory(self._path):
+            logger.warning("%s: WAL journal mode unavailable; using %r", self._path, mode)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        conn.execute(f"PRAGMA cache_size=-{int(self._cache_size_kib)}")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        # reads the header: a file that is not a database fails here
+        conn.execute("PRAGMA schema_version").fetchone()
+        return str(mode)
+
+    def close(self) -> "defer.Deferred[None]":
+        """Let queued interactions finish, close the connection, stop the DB thread."""
+        if self._close_waiters is not None:  # closing
+            waiter: "defer.Deferred[None]" = defer.Deferred()
+            self._close_waiters.append(waiter)
+            return waiter
+        if self._conn is None:  # never started, or closed
+            return defer.succeed(None)
+        self._closing = True
+        self._close_waiters = []
+        if self._shutdown_trigger is not None:
+            self._reactor.removeSystemEventTrigger(self._shutdown_trigger)
+            self._shutdown_trigger = None
+        worker = self._worker
+        if worker is None:
+            self._close_connection()
+            self._closed()
+            return defer.succeed(None)
+        d = worker.submit(self._close_connection)
+
+        def stopped(result: object) -> object:
+            worker.stop()
+            self._worker = None
+            self._closed()
+            return result
+
+        d.addBoth(stopped)
+        return d
+
+    def _close_connection(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.execute("PRAGMA optimize")
+        except sqlite3.Error:  # pragma: no cover - best effort
+            pass
+        conn.close()
+
+    def _closed(self) -> None:
+        self._conn = None
+        waiters, self._close_waiters = self._close_waiters or [], None
+        for waiter in waiters:
+            waiter.callback(None)
+
+    # ------------------------------------------------------------------ interactions
+
+    def run_interaction(
+        self,
+        desc: str,
+        func: Callable[Concatenate[LoggingTransaction, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> "defer.Deferred[T]":
+        if self._conn is None or self._closing:
+            return defer.fail(DatabaseClosedError(f"{self!r} is not running ({desc})"))
+        if self._txn_thread == threading.get_ident():
+            return defer.fail(
+                RuntimeError(f"run_interaction({desc!r}) called from inside a transaction")
+            )
+        after: List[CallbackEntry] = []
+        async_after: List[CallbackEntry] = []
+        on_exception: List[CallbackEntry] = []
+        d: "defer.Deferred[T]"
+        if self._worker is not None:
+            d = self._worker.submit(
+                self._transaction,
+                desc,
+                after,
+                async_after,
+                on_exception,
+                func,
+                args,
+                kwargs,
+            )
+        else:
+            try:
+                result = self._transaction(
+                    desc, after, async_after, on_exception, func, args, kwargs
+                )
+            except BaseException:
+                d = defer.fail()
+            else:
+                d = defer.succeed(result)
+        d.addCallbacks(
+            self._committed,
+            self._failed,
+            callbackArgs=(after, async_after, on_exception),
+            errbackArgs=(on_exception,),
+        )
+        return d
+
+    def execute(self, desc: str, sql: str, *args: Any) -> "defer.Deferred[List[Tuple[Any, ...]]]":
+        return self.run_interaction(desc, _execute_txn, sql, args)
+
+    def _transaction(
+        self,
+        desc: str,
+        after: List[CallbackEntry],
+        async_after: List[CallbackEntry],
+        on_exception: List[CallbackEntry],
+        func: Callable[..., T],
+        args: Tuple[Any, ...],
+        kwargs: Any,
+    ) -> T:
+        """Run ``func`` in a transaction (on the DB thread, or inline)."""
+        conn = self._conn
+        if conn is None:  # closed while queued (cannot happen: close queues behind)
+            raise DatabaseClosedError(f"{self!r} is closed ({desc})")
+        self._txn_id = (self._txn_id + 1) % _MAX_TXN_ID
+        name = "%s-%x" % (desc, self._txn_id)
+        debug = txn_logger.isEnabledFor(logging.DEBUG)
+        if debug:
+            txn_logger.debug("[TXN START] {%s}", name)
+        self._txn_thread = threading.get_ident()
+        try:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                cursor = conn.cursor()
+                txn = LoggingTransaction(
+                    txn=cursor,
+                    name=name,
+                    server_name=self._server_name,
+                    database_engine=self,
+                    after_callbacks=after,
+                    async_after_callbacks=async_after,
+                    exception_callbacks=on_exception,
+                )
+                try:
+                    cursor.execute("BEGIN")
+                    result = func(txn, *args, **kwargs)
+                    # (a module's executescript may already have committed)
+                    if conn.in_transaction:
+                        cursor.execute("COMMIT")
+                    return result
+                except sqlite3.OperationalError as e:
+                    txn_logger.warning(
+                        "[TXN OPERROR] {%s} %s %d/%d", name, e, attempt, MAX_ATTEMPTS
+                    )
+                    self._rollback(conn, name)
+                    if attempt < MAX_ATTEMPTS:
+                        continue
+                    raise
+                except BaseException:
+                    self._rollback(conn, name)
+                    raise
+                finally:
+                    cursor.close()
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            self._txn_thread = None
+            if debug:
+                txn_logger.debug("[TXN END] {%s}", name)
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection, name: str) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as e:  # pragma: no cover - the connection is broken
+            txn_logger.warning("[TXN EROLL] {%s} %s", name, e)
+
+    @staticmethod
+    def _committed(
+        result: T,
+        after: List[CallbackEntry],
+        async_after: List[CallbackEntry],
+        on_exception: List[CallbackEntry],
+    ) -> Any:
+        """On the reactor thread after the commit: the async callbacks, then the others."""
+        if async_after:
+            return defer.ensureDeferred(_run_after_async(result, after, async_after, on_exception))
+        try:
+            for callback, args, kwargs in after:
+                callback(*args, **kwargs)
+        except BaseException:
+            _run_exception_callbacks(on_exception)
+            raise
+        return result
+
+    @staticmethod
+    def _failed(failure: Failure, on_exception: List[CallbackEntry]) -> Failure:
+        _run_exception_callbacks(on_exception)
+        return failure
+
+
+async def _run_after_async(
+    result: T,
+    after: List[CallbackEntry],
+    async_after: List[CallbackEntry],
+    on_exception: List[CallbackEntry],
+) -> T:
+    try:
+        for callback, args, kwargs in async_after:
+            await callback(*args, **kwargs)
+        for callback, args, kwargs in after:
+            callback(*args, **kwargs)
+    except BaseException:
+        _run_exception_callbacks(on_exception)
+        raise
+    return result
+
+
+def _run_exception_callbacks(on_exception: List[CallbackEntry]) -> None:
+    for callback, args, kwargs in on_exception:
+        callback(*args, **kwargs)
+
+
+def _execute_txn(txn: LoggingTransaction, sql: str, args: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:
+    txn.execute(sql, args)
+    return txn.fetchall()
