@@ -25,6 +25,8 @@ from twisted.web.resource import IResource
 
 from synapse_modhost.module_api import _background, _cache
 from synapse_modhost.module_api._managers import AccountDataManager, PublicRoomListManager
+from synapse_modhost.module_api._rooms_api import RoomsApiMixin
+from synapse_modhost.module_api._users_api import UsersApiMixin
 
 if TYPE_CHECKING:
     from synapse_modhost.host import ModuleHost
@@ -36,7 +38,7 @@ logger = logging.getLogger("synapse_modhost.module_api")
 T = TypeVar("T")
 
 
-class ModuleApi:
+class ModuleApi(UsersApiMixin, RoomsApiMixin):
     """The API a module receives as the second constructor argument."""
 
     def __init__(self, host: "ModuleHost", module_name: str) -> None:
