@@ -91,6 +91,41 @@ class ModuleHostTestCase(SynchronousTestCase):
         failure.trap(exc)
         return failure
 
+    # ------------------------------------------------------------------ users
+
+    def register_user(
+        self,
+        localpart: str,
+        password: Optional[str] = "password",
+        admin: bool = False,
+        displayname: Optional[str] = None,
+    ) -> str:
+        """Create a user directly in the store (no callbacks); its user id."""
+        user_id = "@%s:%s" % (localpart, self.host.config.server.server_name)
+        hs = self.host.hs
+        password_hash = None
+        if password is not None:
+            from synapse_modhost.homeserver.passwords import hash_password
+
+            password_hash = hash_password(password, rounds=4)
+        self.get_success(
+            hs.user_store.create_user(
+                user_id, password_hash=password_hash, admin=admin, displayname=displayname or localpart
+            )
+        )
+        return user_id
+
+    def login(self, user_id: str, device_id: Optional[str] = None) -> str:
+        """A new access token (and device) for ``user_id``, straight from the store."""
+        import secrets
+
+        device_id = device_id or secrets.token_hex(5).upper()
+        token = "syt_" + secrets.token_urlsafe(24)
+        store = self.host.hs.user_store
+        self.get_success(store.create_device(user_id, device_id))
+        self.get_success(store.add_access_token(user_id, token, device_id))
+        return token
+
     # ------------------------------------------------------------------ HTTP
 
     def make_request(

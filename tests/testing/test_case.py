@@ -27,3 +27,17 @@ class SayHelloKitTests(ModuleHostTestCase):
         channel = self.make_request("GET", "/_matrix/client/versions")
         self.assertEqual(channel.code, 200)
         self.assertIn("v1.1", channel.json_body["versions"])
+
+
+class AuthKitTests(ModuleHostTestCase):
+    """Users made with the kit authenticate through the host's Auth handler."""
+
+    def test_whoami_style_auth(self) -> None:
+        """A kit-made token authenticates; a wrong one is 401 M_UNKNOWN_TOKEN."""
+        user_id = self.register_user("alice")
+        token = self.login(user_id)
+        requester = self.get_success(self.host.hs.auth.get_user_by_access_token(token))
+        self.assertEqual(requester.user_id, "@alice:test.local")
+        from synapse_modhost.errors import InvalidClientTokenError
+
+        self.get_failure(self.host.hs.auth.get_user_by_access_token("nope"), InvalidClientTokenError)
