@@ -116,6 +116,11 @@ class ModuleHost:
             self._http_client = SimpleHttpClient(self.reactor)
         return self._http_client
 
+    @http_client.setter
+    def http_client(self, client: Any) -> None:
+        """Replace the outbound client (the test kit's stub does), before modules load."""
+        self._http_client = client
+
     def track_looping_call(self, handle: Any) -> None:
         """Remember a looping call so that stopping the host stops it."""
         self._looping_calls.append(handle)
@@ -324,7 +329,9 @@ class ModuleHost:
             self._stop_looping_calls()
             if self._http_client is not None:
                 client, self._http_client = self._http_client, None
-                await client.close()
+                close = getattr(client, "close", None)
+                if close is not None:
+                    await close()
             await self._close_database()
 
         return defer.ensureDeferred(stop())

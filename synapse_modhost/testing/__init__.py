@@ -8,15 +8,36 @@
         def test_resource(self):
             channel = self.make_request("GET", "/_synapse/client/my_module/hello")
             self.assertEqual(channel.code, 200)
+
+Under pytest the same is available as fixtures (``modhost`` and friends): see
+``synapse_modhost.testing.pytest_plugin`` and docs/testing.md.
 """
 
-from synapse_modhost.testing._case import DEFAULT_CONFIG, ModuleHostTestCase, default_config
+from synapse_modhost.testing._case import (
+    DEFAULT_CONFIG,
+    ModuleHostTestCase,
+    deep_merge,
+    default_config,
+    override_config,
+)
 from synapse_modhost.testing._channel import FakeChannel, make_request
+from synapse_modhost.testing._factories import make_event, make_requester, make_state_map
+from synapse_modhost.testing._harness import HostHarness, RequestFailed
+from synapse_modhost.testing._http_stub import HttpClientStub, StubbedRequest
 
 __all__ = [
     "DEFAULT_CONFIG",
     "FakeChannel",
+    "HostHarness",
+    "HttpClientStub",
     "ModuleHostTestCase",
+    "RequestFailed",
+    "StubbedRequest",
+    "deep_merge",
     "default_config",
+    "make_event",
     "make_request",
+    "make_requester",
+    "make_state_map",
+    "override_config",
 ]

@@ -30,6 +30,15 @@ class FakeChannel:
     def send(self, data: bytes) -> None:
         self.protocol.dataReceived(data)
 
+    def close(self) -> None:
+        """Drop the connection (as a client going away would)."""
+        if not self.transport.disconnected:
+            from twisted.internet.error import ConnectionDone
+            from twisted.python.failure import Failure
+
+            self.transport.disconnected = True
+            self.protocol.connectionLost(Failure(ConnectionDone()))
+
     @property
     def is_finished(self) -> bool:
         """Whether a complete response has been written."""

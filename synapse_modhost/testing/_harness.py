@@ -1,0 +1,260 @@
+"""``HostHarness``: a started host in memory, shared by the trial case and pytest fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from twisted.internet import defer
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python.failure import Failure
+
+from synapse_modhost.testing._channel import Content, FakeChannel, make_request
+from synapse_modhost.testing._http_stub import HttpClientStub
+
+__all__ = ["HostHarness", "RequestFailed"]
+
+HeaderList = List[Tuple[Union[str, bytes], Union[str, bytes]]]
+
+
+class RequestFailed(AssertionError):
+    """A kit helper's request did not answer 200; carries the channel."""
+
+    def __init__(self, what: str, channel: FakeChannel) -> None:
+        super().__init__("%s failed: %r" % (what, channel))
+        self.channel = channel
+
+
+class HostHarness:
+    """Builds a host from a config dict on a ``MemoryReactorClock`` with SQLite run inline,
+    replaces ``api.http_client`` with :class:`HttpClientStub`, and starts it without
+    binding ports. :meth:`make_request` drives its real Site in memory."""
+
+    def __init__(self, config: Dict[str, Any], reactor: Optional[MemoryReactorClock] = None) -> None:
+        from synapse_modhost import build_host
+
+        self.reactor = reactor if reactor is not None else MemoryReactorClock()
+        self.clock = self.reactor
+        self.config = config
+        self.http_stub = HttpClientStub(self.reactor)
+        self.host = build_host(config, self.reactor, database_threaded=False)
+        self.host.http_client = self.http_stub.client
+        self.site: Any = None
+        self._channels: List[FakeChannel] = []
+        self._treq: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.get_success(self.host.start(listen=False))
+        self.site = next(iter(self.host.sites.values()))
+
+    def stop(self) -> None:
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
+        self.get_success(self.host.stop())
+
+    def leftover_delayed_calls(self) -> List[Any]:
+        """Delayed calls still pending on the clock."""
+        return [c for c in self.reactor.getDelayedCalls() if c.active()]
+
+    # ------------------------------------------------------------------ running things
+
+    def pump(self, seconds: float = 0.0) -> None:
+        """Advance the clock by ``seconds``, running what is due."""
+        self.reactor.advance(seconds)
+
+    def get_success(self, d: Any, by: float = 0.0) -> Any:
+        """The result of a Deferred or coroutine that must succeed (after pumping ``by``)."""
+        deferred = d if isinstance(d, defer.Deferred) else defer.ensureDeferred(d)
+        if by:
+            self.pump(by)
+        results: List[Any] = []
+        deferred.addBoth(results.append)
+        if not results:
+            raise AssertionError("%r has not fired (pump the clock?)" % (deferred,))
+        result = results[0]
+        if isinstance(result, Failure):
+            result.raiseException()
+        return result
+
+    def get_failure(self, d: Any, exc: type) -> Failure:
+        """The failure of a Deferred or coroutine that must fail with ``exc``."""
+        deferred = d if isinstance(d, defer.Deferred) else defer.ensureDeferred(d)
+        results: List[Any] = []
+        deferred.addBoth(results.append)
+        if not results:
+            raise AssertionError("%r has not fired (pump the clock?)" % (deferred,))
+        result = results[0]
+        if not isinstance(result, Failure):
+            raise AssertionError("expected %s, got the result %r" % (exc.__name__, result))
+        if not result.check(exc):
+            result.raiseException()
+        return result
+
+    @property
+    def callbacks(self) -> Any:
+        """The host's callback registries: ``callbacks.spam_checker.user_may_invite(...)``
+        runs every registered callback with Synapse's rules (a coroutine: pass it to
+        :meth:`get_success`)."""
+        return self.host.callbacks
+
+    # ------------------------------------------------------------------ HTTP
+
+    def make_request(
+        self,
+        method: Union[str, bytes],
+        path: Union[str, bytes],
+        content: Content = None,
+        access_token: Optional[str] = None,
+        headers: Optional[HeaderList] = None,
+        await_result: bool = True,
+    ) -> FakeChannel:
+        """Send a request through the host's Site; by default pump until it is answered."""
+        channel = make_request(self.site, self.reactor, method, path, content, access_token, headers)
+        self._channels.append(channel)
+        if await_result:
+            for _ in range(1000):
+                if channel.is_finished:
+                    break
+                self.pump(0.001)
+        return channel
+
+    @property
+    def treq(self) -> Any:
+        """A treq client whose requests go to the host's Site in memory."""
+        if self._treq is None:
+            from synapse_modhost.testing._treq import site_treq
+
+            self._treq = site_treq(self.site)
+        return self._treq
+
+    def _ok(self, what: str, channel: FakeChannel) -> Any:
+        if channel.code != 200:
+            raise RequestFailed(what, channel)
+        return channel.json_body
+
+    # ------------------------------------------------------------------ Matrix helpers
+
+    def register_user(
+        self,
+        localpart: str,
+        password: str = "password",
+        admin: bool = False,
+        displayname: Optional[str] = None,
+    ) -> str:
+        """Register through the shared-secret admin API (registration callbacks fire, as on
+        Synapse); the user id."""
+        secret = self.host.config.registration.registration_shared_secret
+        if not secret:
+            raise AssertionError("register_user needs registration_shared_secret in the config")
+        nonce_channel = self.make_request("GET", "/_synapse/admin/v1/register")
+        if nonce_channel.code == 404:  # the stand-in's registration is not there yet
+            return self._store_register(localpart, password, admin, displayname)
+        nonce = self._ok("GET /_synapse/admin/v1/register", nonce_channel)["nonce"]
+        mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha1)
+        for part in (nonce, localpart, password):
+            mac.update(part.encode("utf-8"))
+            mac.update(b"\x00")
+        mac.update(b"admin" if admin else b"notadmin")
+        body: Dict[str, Any] = {
+            "nonce": nonce,
+            "username": localpart,
+            "password": password,
+            "admin": admin,
+            "mac": mac.hexdigest(),
+        }
+        if displayname is not None:
+            body["displayname"] = displayname
+        result = self._ok(
+            "register %s" % localpart, self.make_request("POST", "/_synapse/admin/v1/register", body)
+        )
+        return str(result["user_id"])
+
+    def login(self, user: str, password: str = "password", device_id: Optional[str] = None) -> str:
+        """Log in with a password (``m.login.password``); the access token."""
+        body: Dict[str, Any] = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+        }
+        if device_id is not None:
+            body["device_id"] = device_id
+        channel = self.make_request("POST", "/_matrix/client/v3/login", body)
+        if channel.code == 404:  # the stand-in's login is not there yet
+            return self._store_login(user, device_id)
+        return str(self._ok("login %s" % user, channel)["access_token"])
+
+    def _store_register(
+        self, localpart: str, password: str, admin: bool, displayname: Optional[str]
+    ) -> str:
+        from synapse_modhost.homeserver.passwords import hash_password
+
+        user_id = "@%s:%s" % (localpart, self.host.config.server.server_name)
+        self.get_success(
+            self.host.hs.user_store.create_user(
+                user_id,
+                password_hash=hash_password(password, rounds=4),
+                admin=admin,
+                displayname=displayname or localpart,
+            )
+        )
+        return user_id
+
+    def _store_login(self, user: str, device_id: Optional[str]) -> str:
+        user_id = user if user.startswith("@") else "@%s:%s" % (user, self.host.config.server.server_name)
+        device_id = device_id or secrets.token_hex(5).upper()
+        token = "syt_" + secrets.token_urlsafe(24)
+        store = self.host.hs.user_store
+        self.get_success(store.create_device(user_id, device_id))
+        self.get_success(store.add_access_token(user_id, token, device_id))
+        return token
+
+    def create_room(self, access_token: str, **body: Any) -> str:
+        """``POST /createRoom`` with ``body``; the room id."""
+        result = self._ok(
+            "createRoom", self.make_request("POST", "/_matrix/client/v3/createRoom", body, access_token)
+        )
+        return str(result["room_id"])
+
+    def send_event(
+        self,
+        room_id: str,
+        access_token: str,
+        content: Optional[Dict[str, Any]] = None,
+        event_type: str = "m.room.message",
+        txn_id: Optional[str] = None,
+    ) -> str:
+        """Send a message (or ``event_type``) event; its event id."""
+        content = content if content is not None else {"msgtype": "m.text", "body": "hello"}
+        path = "/_matrix/client/v3/rooms/%s/send/%s/%s" % (room_id, event_type, txn_id or secrets.token_hex(8))
+        return str(self._ok("send", self.make_request("PUT", path, content, access_token))["event_id"])
+
+    def invite(self, room_id: str, access_token: str, user_id: str) -> None:
+        """Invite ``user_id`` to ``room_id``."""
+        self._ok(
+            "invite",
+            self.make_request("POST", "/_matrix/client/v3/rooms/%s/invite" % room_id, {"user_id": user_id}, access_token),
+        )
+
+    def join(self, room: str, access_token: str) -> str:
+        """Join a room by id or alias; the room id."""
+        result = self._ok("join", self.make_request("POST", "/_matrix/client/v3/join/%s" % room, {}, access_token))
+        return str(result["room_id"])
+
+    def upload_media(
+        self,
+        access_token: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        filename: Optional[str] = None,
+    ) -> str:
+        """Upload ``data``; the ``mxc://`` URI."""
+        path = "/_matrix/media/v3/upload" + ("?filename=%s" % filename if filename else "")
+        channel = self.make_request(
+            "POST", path, data, access_token, headers=[("Content-Type", content_type)]
+        )
+        return str(self._ok("upload", channel)["content_uri"])

@@ -1,0 +1,93 @@
+"""pytest fixtures for module tests (registered through the ``pytest11`` entry point).
+
+    @pytest.fixture
+    def modhost_modules():
+        return [{"module": "my_module.MyModule", "config": {}}]
+
+    def test_resource(modhost):
+        channel = modhost.make_request("GET", "/_synapse/client/my_module/hello")
+        assert channel.code == 200
+
+Fixtures: ``modhost_modules`` (override it: the ``modules:`` list), ``modhost_config``
+(the whole config dict; override to change more), ``modhost`` (a started
+:class:`~synapse_modhost.testing.HostHarness`: ``make_request``, ``register_user``,
+``login``, ``create_room``, ``send_event``, ``invite``, ``join``, ``upload_media``,
+``get_success``, ``pump``, ``callbacks``, ``http_stub``, ``treq``), ``modhost_http`` (its
+``http_stub``), and the factories ``make_event``, ``make_requester``, ``make_state_map``.
+A test fails if it leaves delayed calls pending or an unanswered outbound request.
+
+pytest is not a dependency of synapse-modhost: this module is only imported by pytest.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+
+from synapse_modhost.testing._case import default_config
+from synapse_modhost.testing._factories import make_event as _make_event
+from synapse_modhost.testing._factories import make_requester as _make_requester
+from synapse_modhost.testing._factories import make_state_map as _make_state_map
+from synapse_modhost.testing._harness import HostHarness
+
+
+@pytest.fixture
+def modhost_modules() -> List[Dict[str, Any]]:
+    """The ``modules:`` list of the test host (override this fixture)."""
+    return []
+
+
+@pytest.fixture
+def modhost_config(modhost_modules: List[Dict[str, Any]], tmp_path: Any) -> Dict[str, Any]:
+    """The test host's config dict."""
+    config = default_config()
+    config["modules"] = modhost_modules
+    config["media_store_path"] = str(tmp_path / "media_store")
+    return config
+
+
+@pytest.fixture
+def modhost(modhost_config: Dict[str, Any]) -> Iterator[HostHarness]:
+    """A started host in memory."""
+    harness = HostHarness(modhost_config)
+    harness.start()
+    yield harness
+    harness.stop()
+    gc.collect()
+    leftovers = harness.leftover_delayed_calls()
+    if leftovers:
+        pytest.fail(
+            "the test left %d delayed call(s) pending on the clock: %s"
+            % (len(leftovers), ", ".join(repr(c) for c in leftovers))
+        )
+    if harness.http_stub.unexpected:
+        pytest.fail(
+            "modules sent requests no http_stub rule answered: %s"
+            % ", ".join("%s %s" % (r.method, r.url) for r in harness.http_stub.unexpected)
+        )
+
+
+@pytest.fixture
+def modhost_http(modhost: HostHarness) -> Any:
+    """The stub behind the modules' ``api.http_client``."""
+    return modhost.http_stub
+
+
+@pytest.fixture
+def make_event() -> Callable[..., Any]:
+    """``make_event(type, sender, room_id, content, state_key, ...)``."""
+    return _make_event
+
+
+@pytest.fixture
+def make_requester() -> Callable[..., Any]:
+    """``make_requester(user_id, ...)``."""
+    return _make_requester
+
+
+@pytest.fixture
+def make_state_map() -> Callable[..., Any]:
+    """``make_state_map(*state_events)``."""
+    return _make_state_map
