@@ -61,16 +61,16 @@ class HttpClientStub:
     """
 
     def __init__(self, reactor: Any) -> None:
-        from treq.client import HTTPClient
         from treq.testing import RequestTraversalAgent
 
         from synapse_modhost.module_api import SimpleHttpClient
+        from synapse_modhost.testing._treq import memory_treq
 
         self.requests: List[StubbedRequest] = []
         self.unexpected: List[StubbedRequest] = []
         self._rules: List[Tuple[str, Union[str, Pattern[str]], Responder]] = []
         self._agent = RequestTraversalAgent(_Router(self))
-        self.treq = HTTPClient(agent=self._agent)
+        self.treq = memory_treq(self._agent)
         self.client = SimpleHttpClient(reactor, treq_client=self.treq)
 
     def respond(
