@@ -49,7 +49,28 @@ class ContextRequest:
         return str(self.request_id or "")
 
 
-class _Sentinel:
+class _NoResourceUsage:
+    """The resource-usage hooks Synapse's contexts have; here they record nothing."""
+
+    __slots__ = ()
+
+    def start(self, rusage: Any = None) -> None:
+        pass
+
+    def stop(self, rusage: Any = None) -> None:
+        pass
+
+    def add_database_transaction(self, duration_sec: float) -> None:
+        pass
+
+    def add_database_scheduled(self, sched_sec: float) -> None:
+        pass
+
+    def record_event_fetch(self, event_count: int) -> None:
+        pass
+
+
+class _Sentinel(_NoResourceUsage):
     """The "no context" context: falsy, named ``sentinel``."""
 
     __slots__ = ("previous_context", "finished", "server_name", "request", "scope", "tag")
@@ -68,26 +89,11 @@ class _Sentinel:
     def __bool__(self) -> Literal[False]:
         return False
 
-    def start(self, rusage: Any = None) -> None:
-        pass
-
-    def stop(self, rusage: Any = None) -> None:
-        pass
-
-    def add_database_transaction(self, duration_sec: float) -> None:
-        pass
-
-    def add_database_scheduled(self, sched_sec: float) -> None:
-        pass
-
-    def record_event_fetch(self, event_count: int) -> None:
-        pass
-
 
 SENTINEL_CONTEXT = _Sentinel()
 
 
-class LoggingContext:
+class LoggingContext(_NoResourceUsage):
     """A named context; entering it makes it current until exit."""
 
     def __init__(
@@ -122,21 +128,6 @@ class LoggingContext:
     ) -> None:
         set_current_context(self.previous_context)
         self.finished = True
-
-    def start(self, rusage: Any = None) -> None:
-        pass
-
-    def stop(self, rusage: Any = None) -> None:
-        pass
-
-    def add_database_transaction(self, duration_sec: float) -> None:
-        pass
-
-    def add_database_scheduled(self, sched_sec: float) -> None:
-        pass
-
-    def record_event_fetch(self, event_count: int) -> None:
-        pass
 
     def get_resource_usage(self) -> None:
         return None

@@ -399,11 +399,7 @@ def make_event_from_dict(
     rejected_reason: Optional[str] = None,
 ) -> Event:
     """Build an event; a malformed PDU raises ``SynapseError(400, "Invalid event JSON")``."""
-    room_version = _room_version(room_version)
-    try:
-        return Event(event_dict, room_version, internal_metadata_dict, rejected_reason)
-    except ValueError:
-        raise SynapseError(400, "Invalid event JSON", Codes.BAD_JSON) from None
+    return _make_event(event_dict, room_version, internal_metadata_dict, rejected_reason)
 
 
 def make_event_from_json(
@@ -413,8 +409,21 @@ def make_event_from_json(
     rejected_reason: Optional[str] = None,
 ) -> Event:
     """As ``make_event_from_dict``, from the PDU's JSON text."""
+    return _make_event(event_json, room_version, internal_metadata_dict, rejected_reason)
+
+
+def _make_event(
+    pdu: Union[Mapping[str, Any], str, bytes],
+    room_version: Union[RoomVersion, str],
+    internal_metadata_dict: Optional[Mapping[str, Any]],
+    rejected_reason: Optional[str],
+) -> Event:
+    """``Event(...)``, turning a malformed PDU's ``ValueError`` into ``SynapseError(400)``.
+
+    An unknown room version is not the PDU's fault: its ``ValueError`` propagates.
+    """
     room_version = _room_version(room_version)
     try:
-        return Event(event_json, room_version, internal_metadata_dict, rejected_reason)
+        return Event(pdu, room_version, internal_metadata_dict, rejected_reason)
     except ValueError:
         raise SynapseError(400, "Invalid event JSON", Codes.BAD_JSON) from None

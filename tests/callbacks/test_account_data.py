@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import Any, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.account_data import AccountDataCallbacks
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase
 
 LOGGER = "synapse_modhost.callbacks.account_data"
-ALL_LOGS = "synapse_modhost.callbacks"
-
-
-def make() -> AccountDataCallbacks:
-    return AccountDataCallbacks(Dispatcher(MemoryReactorClock()))
 
 
 def recorder(calls: List[Any], tag: str) -> Any:
@@ -26,16 +19,18 @@ def recorder(calls: List[Any], tag: str) -> Any:
     return cb
 
 
-class AccountDataTests(SynchronousTestCase):
+class AccountDataTests(CategoryTestCase[AccountDataCallbacks]):
+    category_class = AccountDataCallbacks
+
     def test_none_ignored(self) -> None:
         """Registering None registers nothing."""
-        a = make()
+        a = self.cat
         a.register_callbacks("m", on_account_data_updated=None)
         self.assertFalse(a.has("on_account_data_updated"))
 
     def test_all_run_in_order_with_arguments(self) -> None:
         """Every callback runs, in registration order, with (user_id, room_id, type, content)."""
-        a = make()
+        a = self.cat
         calls: List[Any] = []
         a.register_callbacks("one", on_account_data_updated=recorder(calls, "1"))
         a.register_callbacks("two", on_account_data_updated=recorder(calls, "2"))
@@ -54,7 +49,7 @@ class AccountDataTests(SynchronousTestCase):
 
     def test_exception_logged_and_next_runs(self) -> None:
         """A raising callback is logged with its traceback; the next runs; nothing is raised."""
-        a = make()
+        a = self.cat
         calls: List[Any] = []
 
         async def bad(*args: Any) -> None:
@@ -73,7 +68,7 @@ class AccountDataTests(SynchronousTestCase):
 
     def test_sync_callback_logged(self) -> None:
         """A synchronous callback runs but fails with TypeError, which is only logged."""
-        a = make()
+        a = self.cat
         calls: List[Any] = []
 
         def sync(*args: Any) -> None:

@@ -6,17 +6,11 @@ import contextlib
 from typing import Any, AsyncIterator, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.background_updates import BackgroundUpdateControllerCallbacks
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase, recording, returning
 
 LOGGER = "synapse_modhost.callbacks.background_updates"
-
-
-def make() -> BackgroundUpdateControllerCallbacks:
-    return BackgroundUpdateControllerCallbacks(Dispatcher(MemoryReactorClock()))
 
 
 def controller(calls: List[Any], duration: int = 100) -> Any:
@@ -29,25 +23,20 @@ def controller(calls: List[Any], duration: int = 100) -> Any:
     return on_update
 
 
-def returning(value: Any, calls: List[Any] | None = None) -> Any:
-    async def cb(*args: Any) -> Any:
-        if calls is not None:
-            calls.append(args)
-        return value
-
-    return cb
+class BackgroundUpdatesTestBase(CategoryTestCase[BackgroundUpdateControllerCallbacks]):
+    category_class = BackgroundUpdateControllerCallbacks
 
 
-class RegistrationTests(SynchronousTestCase):
+class RegistrationTests(BackgroundUpdatesTestBase):
     def test_on_update_required(self) -> None:
         """on_update is a required keyword-only argument."""
         with self.assertRaises(TypeError) as cm:
-            make().register_callbacks("m", default_batch_size=returning(1))  # type: ignore[call-arg]
+            self.cat.register_callbacks("m", default_batch_size=returning(1))  # type: ignore[call-arg]
         self.assertIn("missing 1 required keyword-only argument: 'on_update'", str(cm.exception))
 
     def test_second_module_ignored_with_warning(self) -> None:
         """A second module's registration logs Synapse's warning and changes nothing."""
-        b = make()
+        b = self.cat
         b.register_callbacks("first", on_update=controller([]), default_batch_size=returning(10))
         with self.assertLogs(LOGGER, "WARNING") as logs:
             b.register_callbacks(
@@ -69,10 +58,10 @@ class RegistrationTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(defer.ensureDeferred(b.min_batch_size("u", "main"))))
 
 
-class ControllerTests(SynchronousTestCase):
+class ControllerTests(BackgroundUpdatesTestBase):
     def test_no_controller(self) -> None:
         """Without a controller every method answers None."""
-        b = make()
+        b = self.cat
         self.assertFalse(b.has_controller)
         self.assertIsNone(b.on_update("u", "main", False))
         self.assertIsNone(
@@ -82,7 +71,7 @@ class ControllerTests(SynchronousTestCase):
 
     def test_on_update_returns_module_context_manager(self) -> None:
         """on_update calls the module's function plainly and hands back its context manager."""
-        b = make()
+        b = self.cat
         calls: List[Any] = []
         b.register_callbacks("m", on_update=controller(calls, 250))
         cm = b.on_update("populate_x", "main", True)
@@ -97,12 +86,12 @@ class ControllerTests(SynchronousTestCase):
 
     def test_batch_sizes(self) -> None:
         """default_batch_size and min_batch_size await the controller with (update, database)."""
-        b = make()
+        b = self.cat
         calls: List[Any] = []
         b.register_callbacks(
             "m",
             on_update=controller([]),
-            default_batch_size=returning(50, calls),
+            default_batch_size=recording(50, calls),
             min_batch_size=returning(5),
         )
         self.assertEqual(
@@ -115,7 +104,7 @@ class ControllerTests(SynchronousTestCase):
 
     def test_exceptions_propagate(self) -> None:
         """Exceptions from on_update and the batch-size callbacks reach the caller."""
-        b = make()
+        b = self.cat
 
         def on_update(*args: Any) -> Any:
             raise ValueError("no")
@@ -129,7 +118,7 @@ class ControllerTests(SynchronousTestCase):
 
     def test_sync_batch_size_fails(self) -> None:
         """A synchronous batch-size callback fails with TypeError (Synapse awaits it)."""
-        b = make()
+        b = self.cat
         b.register_callbacks("m", on_update=controller([]), min_batch_size=lambda u, d: 3)
-        with self.assertLogs("synapse_modhost.callbacks", "WARNING"):
+        with self.assertLogs(ALL_LOGS, "WARNING"):
             self.failureResultOf(defer.ensureDeferred(b.min_batch_size("u", "main")), TypeError)

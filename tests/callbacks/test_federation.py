@@ -6,21 +6,15 @@ from typing import Any, List
 
 import attr
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.federation import (
     FederatedEventDeliveryMethod,
     FederationCallbacks,
     FederationEventDeliveryEvent,
 )
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase
 
 LOGGER = "synapse_modhost.callbacks.federation"
-
-
-def make() -> FederationCallbacks:
-    return FederationCallbacks(Dispatcher(MemoryReactorClock()))
 
 
 def recorder(calls: List[Any]) -> Any:
@@ -30,7 +24,9 @@ def recorder(calls: List[Any]) -> Any:
     return cb
 
 
-class FederationTests(SynchronousTestCase):
+class FederationTests(CategoryTestCase[FederationCallbacks]):
+    category_class = FederationCallbacks
+
     def test_delivery_event_is_frozen_attrs(self) -> None:
         """FederationEventDeliveryEvent holds server_name, events and method and is immutable."""
         ev = FederationEventDeliveryEvent(
@@ -56,7 +52,7 @@ class FederationTests(SynchronousTestCase):
 
     def test_all_run_in_order(self) -> None:
         """Every callback receives the delivery record, in registration order."""
-        f = make()
+        f = self.cat
         calls: List[Any] = []
         f.register_callbacks("a", on_event_delivered_over_federation=recorder(calls))
         f.register_callbacks("b", on_event_delivered_over_federation=recorder(calls))
@@ -66,7 +62,7 @@ class FederationTests(SynchronousTestCase):
 
     def test_empty_event_list_skipped(self) -> None:
         """No callback runs for a delivery without events."""
-        f = make()
+        f = self.cat
         calls: List[Any] = []
         f.register_callbacks("a", on_event_delivered_over_federation=recorder(calls))
         ev = FederationEventDeliveryEvent("remote", [], FederatedEventDeliveryMethod.SEND)
@@ -78,7 +74,7 @@ class FederationTests(SynchronousTestCase):
 
     def test_exception_logged_next_runs(self) -> None:
         """A raising callback is logged with Synapse's message and the next still runs."""
-        f = make()
+        f = self.cat
         calls: List[Any] = []
 
         async def bad(delivery: Any) -> None:
@@ -99,9 +95,9 @@ class FederationTests(SynchronousTestCase):
 
     def test_sync_callback_logged(self) -> None:
         """A synchronous callback fails with TypeError, which is only logged."""
-        f = make()
+        f = self.cat
         f.register_callbacks("a", on_event_delivered_over_federation=lambda d: None)
-        with self.assertLogs("synapse_modhost.callbacks", "WARNING") as logs:
+        with self.assertLogs(ALL_LOGS, "WARNING") as logs:
             self.successResultOf(
                 defer.ensureDeferred(
                     f.on_event_delivered_over_federation(
@@ -115,7 +111,7 @@ class FederationTests(SynchronousTestCase):
 
     def test_notify_builds_record(self) -> None:
         """notify_on_event_delivered_over_federation builds the record from its arguments."""
-        f = make()
+        f = self.cat
         calls: List[Any] = []
         self.assertFalse(f.interested_in_events_delivered_over_federation())
         f.register_callbacks("a", on_event_delivered_over_federation=recorder(calls))

@@ -26,8 +26,7 @@ from synapse_modhost.callbacks.password_auth_provider import PasswordAuthProvide
 from synapse_modhost.callbacks.presence_router import PresenceRouterCallbacks
 from synapse_modhost.config._errors import ConfigError
 from synapse_modhost.errors import SynapseError
-
-ALL_LOGS = "synapse_modhost.callbacks"
+from tests.callbacks._support import ALL_LOGS
 
 
 class Recorder:

@@ -2,53 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Coroutine, List
+from typing import Any, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.password_auth_provider import PasswordAuthProviderCallbacks
 from synapse_modhost.config._errors import ConfigError
 from synapse_modhost.errors import SynapseError
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase, raising, recording, returning
 
 LOGGER = "synapse_modhost.callbacks.password_auth_provider"
-ALL_LOGS = "synapse_modhost.callbacks"
-
-
-def make(auth_delegation_enabled: bool = False) -> PasswordAuthProviderCallbacks:
-    return PasswordAuthProviderCallbacks(
-        Dispatcher(MemoryReactorClock()), auth_delegation_enabled=auth_delegation_enabled
-    )
-
-
-def returning(
-    value: Any, calls: List[Any] | None = None
-) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def cb(*args: Any) -> Any:
-        if calls is not None:
-            calls.append(args)
-        return value
-
-    return cb
-
-
-def raising(exc: BaseException) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def cb(*args: Any) -> Any:
-        raise exc
-
-    return cb
 
 
 async def post_login(response: Any) -> None:
     return None
 
 
-class RegistrationTests(SynchronousTestCase):
+class PasswordAuthTestBase(CategoryTestCase[PasswordAuthProviderCallbacks]):
+    category_class = PasswordAuthProviderCallbacks
+
+
+class RegistrationTests(PasswordAuthTestBase):
     def test_auth_delegation_refuses_registration(self) -> None:
         """With OAuth delegation every registration, even an empty one, raises ConfigError."""
-        p = make(auth_delegation_enabled=True)
+        p = self.make(auth_delegation_enabled=True)
         for kwargs in ({}, {"check_3pid_auth": returning(None)}):
             with self.assertRaises(ConfigError) as cm:
                 p.register_callbacks("m", **kwargs)
@@ -60,7 +37,7 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_non_str_field_raises(self) -> None:
         """A non-str field name raises Synapse's RuntimeError, naming the type and fields."""
-        p = make()
+        p = self.cat
         with self.assertRaises(RuntimeError) as cm:
             p.register_callbacks("m", auth_checkers={("org.x", ("secret", 5)): returning(None)})
         self.assertEqual(
@@ -72,7 +49,7 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_error_keeps_earlier_registrations(self) -> None:
         """Callbacks registered before the field error in the same call stay registered."""
-        p = make()
+        p = self.cat
         with self.assertRaises(RuntimeError):
             p.register_callbacks(
                 "m",
@@ -89,7 +66,7 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_login_types_in_order_last_fields_win(self) -> None:
         """Types keep first-registration order; a re-registration's fields replace the old."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", auth_checkers={("org.one", ("x",)): returning(None)})
         p.register_callbacks("b", auth_checkers={("org.two", ()): returning(None)})
         p.register_callbacks("c", auth_checkers={("org.one", ("y", "z")): returning(None)})
@@ -100,7 +77,7 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_conflict_check_only_when_type_is_a_field(self) -> None:
         """Synapse's field-conflict error fires only when the login type is one of the old fields."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", auth_checkers={("password", ("password",)): returning(None)})
         with self.assertRaises(RuntimeError) as cm:
             p.register_callbacks("b", auth_checkers={("password", ("pass",)): returning(None)})
@@ -115,7 +92,7 @@ class RegistrationTests(SynchronousTestCase):
         self.assertEqual(len(p.auth_checkers_for("password")), 2)
 
 
-class CheckAuthTests(SynchronousTestCase):
+class CheckAuthTests(PasswordAuthTestBase):
     def check(self, p: PasswordAuthProviderCallbacks, login_type: str = "org.t") -> Any:
         return self.successResultOf(
             defer.ensureDeferred(p.check_auth("alice", login_type, {"secret": "s"}))
@@ -123,15 +100,15 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_first_valid_result_wins(self) -> None:
         """Checkers run in order; None passes on; the first (str, callable|None) is returned."""
-        p = make()
+        p = self.cat
         later: List[Any] = []
         calls: List[Any] = []
-        p.register_callbacks("a", auth_checkers={("org.t", ("secret",)): returning(None, calls)})
+        p.register_callbacks("a", auth_checkers={("org.t", ("secret",)): recording(None, calls)})
         p.register_callbacks(
             "b", auth_checkers={("org.t", ("secret",)): returning(("@a:test", post_login))}
         )
         p.register_callbacks(
-            "c", auth_checkers={("org.t", ("secret",)): returning(("@z:test", None), later)}
+            "c", auth_checkers={("org.t", ("secret",)): recording(("@z:test", None), later)}
         )
         self.assertEqual(self.check(p), ("@a:test", post_login))
         self.assertEqual(calls, [("alice", "org.t", {"secret": "s"})])
@@ -139,10 +116,10 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_other_login_types_not_run(self) -> None:
         """Only the checkers of the requested login type run; an unknown type gives None."""
-        p = make()
+        p = self.cat
         calls: List[Any] = []
         p.register_callbacks(
-            "a", auth_checkers={("org.other", ()): returning(("@a:test", None), calls)}
+            "a", auth_checkers={("org.other", ()): recording(("@a:test", None), calls)}
         )
         self.assertIsNone(self.check(p))
         self.assertIsNone(self.check(p, "org.unknown"))
@@ -150,7 +127,7 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_wrong_shapes_skipped(self) -> None:
         """Non-tuples, wrong lengths, non-str ids and non-callable second items are skipped."""
-        p = make()
+        p = self.cat
         for bad in ["@a:test", ("@a:test",), ("@a:test", None, 1), (5, None), ("@a:test", "nope")]:
             p.register_callbacks("bad", auth_checkers={("org.t", ()): returning(bad)})
         p.register_callbacks("good", auth_checkers={("org.t", ()): returning(("@ok:test", None))})
@@ -161,7 +138,7 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_exception_skipped(self) -> None:
         """A raising checker is logged and the next one runs."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", auth_checkers={("org.t", ()): raising(KeyError("k"))})
         p.register_callbacks("b", auth_checkers={("org.t", ()): returning(("@b:test", None))})
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -170,14 +147,14 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_synapse_error_also_skipped(self) -> None:
         """Even a SynapseError from a checker is only logged (the login falls through)."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", auth_checkers={("org.t", ()): raising(SynapseError(409, "x"))})
         with self.assertLogs(LOGGER, "WARNING"):
             self.assertIsNone(self.check(p))
 
     def test_sync_checker_skipped(self) -> None:
         """A synchronous checker fails with TypeError and is skipped."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", auth_checkers={("org.t", ()): lambda *a: ("@a:test", None)})
         with self.assertLogs(ALL_LOGS, "WARNING") as logs:
             self.assertIsNone(self.check(p))
@@ -185,7 +162,7 @@ class CheckAuthTests(SynchronousTestCase):
 
     def test_cancellation_delayed(self) -> None:
         """Cancelling a login waits for the running checker, then raises CancelledError."""
-        p = make()
+        p = self.cat
         pending: defer.Deferred[Any] = defer.Deferred()
         p.register_callbacks("a", auth_checkers={("org.t", ()): lambda *a: pending})
         d = defer.ensureDeferred(p.check_auth("alice", "org.t", {}))
@@ -195,12 +172,12 @@ class CheckAuthTests(SynchronousTestCase):
         self.failureResultOf(d, defer.CancelledError)
 
 
-class Check3pidAuthTests(SynchronousTestCase):
+class Check3pidAuthTests(PasswordAuthTestBase):
     def test_first_valid_wins_and_shapes_checked(self) -> None:
         """check_3pid_auth skips bad shapes and exceptions and returns the first valid result."""
-        p = make()
+        p = self.cat
         calls: List[Any] = []
-        p.register_callbacks("a", check_3pid_auth=returning(None, calls))
+        p.register_callbacks("a", check_3pid_auth=recording(None, calls))
         p.register_callbacks("b", check_3pid_auth=raising(ValueError()))
         p.register_callbacks("c", check_3pid_auth=returning("@bare:test"))
         p.register_callbacks("d", check_3pid_auth=returning(("@d:test", post_login)))
@@ -214,20 +191,20 @@ class Check3pidAuthTests(SynchronousTestCase):
 
     def test_none_registered(self) -> None:
         """Without callbacks check_3pid_auth gives None."""
-        p = make()
+        p = self.cat
         self.assertIsNone(
             self.successResultOf(defer.ensureDeferred(p.check_3pid_auth("email", "a@b", "pw")))
         )
 
 
-class OnLoggedOutTests(SynchronousTestCase):
+class OnLoggedOutTests(PasswordAuthTestBase):
     def test_all_run_errors_logged(self) -> None:
         """Every on_logged_out callback runs with the token details; exceptions are logged."""
-        p = make()
+        p = self.cat
         calls: List[Any] = []
         p.register_callbacks("a", on_logged_out=raising(RuntimeError("x")))
         p.register_callbacks("b", on_logged_out=lambda *a: 1)  # sync: TypeError, logged
-        p.register_callbacks("c", on_logged_out=returning(None, calls))
+        p.register_callbacks("c", on_logged_out=recording(None, calls))
         with self.assertLogs(ALL_LOGS, "WARNING") as logs:
             self.successResultOf(
                 defer.ensureDeferred(
@@ -238,15 +215,15 @@ class OnLoggedOutTests(SynchronousTestCase):
         self.assertEqual(sum("Failed to run module API callback" in x for x in logs.output), 2)
 
 
-class RegistrationNameTests(SynchronousTestCase):
+class RegistrationNameTests(PasswordAuthTestBase):
     def test_username_first_str_wins(self) -> None:
         """The first str wins; None passes on; other values are warned about and ignored."""
-        p = make()
+        p = self.cat
         later: List[Any] = []
         p.register_callbacks("a", get_username_for_registration=returning(None))
         p.register_callbacks("b", get_username_for_registration=returning(5))
         p.register_callbacks("c", get_username_for_registration=returning("bob"))
-        p.register_callbacks("d", get_username_for_registration=returning("zed", later))
+        p.register_callbacks("d", get_username_for_registration=recording("zed", later))
         with self.assertLogs(LOGGER, "WARNING") as logs:
             res = self.successResultOf(
                 defer.ensureDeferred(p.get_username_for_registration({"m.login.dummy": True}, {}))
@@ -259,7 +236,7 @@ class RegistrationNameTests(SynchronousTestCase):
 
     def test_username_none_when_nothing(self) -> None:
         """No callbacks, or only None results, give None."""
-        p = make()
+        p = self.cat
         self.assertIsNone(
             self.successResultOf(defer.ensureDeferred(p.get_username_for_registration({}, {})))
         )
@@ -270,10 +247,10 @@ class RegistrationNameTests(SynchronousTestCase):
 
     def test_username_exception_is_500(self) -> None:
         """A raising callback becomes SynapseError(500, "Internal Server Error")."""
-        p = make()
+        p = self.cat
         later: List[Any] = []
         p.register_callbacks("a", get_username_for_registration=raising(SynapseError(409, "mine")))
-        p.register_callbacks("b", get_username_for_registration=returning("x", later))
+        p.register_callbacks("b", get_username_for_registration=recording("x", later))
         with self.assertLogs(LOGGER, "ERROR"):
             f = self.failureResultOf(
                 defer.ensureDeferred(p.get_username_for_registration({}, {})), SynapseError
@@ -283,16 +260,16 @@ class RegistrationNameTests(SynchronousTestCase):
 
     def test_displayname_rules(self) -> None:
         """get_displayname_for_registration: arguments passed, first str wins, sync -> 500."""
-        p = make()
+        p = self.cat
         calls: List[Any] = []
-        p.register_callbacks("a", get_displayname_for_registration=returning("Bob", calls))
+        p.register_callbacks("a", get_displayname_for_registration=recording("Bob", calls))
         res = self.successResultOf(
             defer.ensureDeferred(p.get_displayname_for_registration({"u": 1}, {"username": "bob"}))
         )
         self.assertEqual(res, "Bob")
         self.assertEqual(calls, [({"u": 1}, {"username": "bob"})])
 
-        p2 = make()
+        p2 = self.make()
         p2.register_callbacks("a", get_displayname_for_registration=lambda u, p: "Sync")
         with self.assertLogs(ALL_LOGS, "WARNING"):
             f = self.failureResultOf(
@@ -301,29 +278,29 @@ class RegistrationNameTests(SynchronousTestCase):
         self.assertEqual(f.value.code, 500)
 
 
-class Is3pidAllowedTests(SynchronousTestCase):
+class Is3pidAllowedTests(PasswordAuthTestBase):
     def allowed(self, p: PasswordAuthProviderCallbacks) -> Any:
         return self.successResultOf(defer.ensureDeferred(p.is_3pid_allowed("email", "a@b", True)))
 
     def test_default_true(self) -> None:
         """Without callbacks every 3PID is allowed."""
-        self.assertIs(self.allowed(make()), True)
+        self.assertIs(self.allowed(self.cat), True)
 
     def test_false_denies_and_stops(self) -> None:
         """The first False denies; callbacks after it do not run."""
-        p = make()
+        p = self.cat
         calls: List[Any] = []
         later: List[Any] = []
-        p.register_callbacks("a", is_3pid_allowed=returning(True, calls))
+        p.register_callbacks("a", is_3pid_allowed=recording(True, calls))
         p.register_callbacks("b", is_3pid_allowed=returning(False))
-        p.register_callbacks("c", is_3pid_allowed=returning(True, later))
+        p.register_callbacks("c", is_3pid_allowed=recording(True, later))
         self.assertIs(self.allowed(p), False)
         self.assertEqual(calls, [("email", "a@b", True)])
         self.assertEqual(later, [])
 
     def test_non_bool_ignored(self) -> None:
         """Falsy non-bools (None, 0) do not deny; they are warned about and ignored."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", is_3pid_allowed=returning(None))
         p.register_callbacks("b", is_3pid_allowed=returning(0))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -332,7 +309,7 @@ class Is3pidAllowedTests(SynchronousTestCase):
 
     def test_exception_is_500(self) -> None:
         """A raising callback becomes SynapseError(500, "Internal Server Error")."""
-        p = make()
+        p = self.cat
         p.register_callbacks("a", is_3pid_allowed=raising(ValueError("bad")))
         with self.assertLogs(LOGGER, "ERROR"):
             f = self.failureResultOf(

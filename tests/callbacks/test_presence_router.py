@@ -2,51 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Coroutine, List
+from typing import Any, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.presence_router import PresenceRouterCallbacks
 from synapse_modhost.types import PRESENCE_ALL_USERS, UserPresenceState
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase, raising, recording, returning
 
 LOGGER = "synapse_modhost.callbacks.presence_router"
-#: the parent logger, which also sees the dispatcher's "is not async" warning
-ALL_LOGS = "synapse_modhost.callbacks"
 
 ALICE = UserPresenceState.default("@alice:test")
 BOB = UserPresenceState(user_id="@bob:test", state="online")
 CAROL = UserPresenceState(user_id="@carol:test", state="unavailable")
 
 
-def make_router() -> PresenceRouterCallbacks:
-    return PresenceRouterCallbacks(Dispatcher(MemoryReactorClock()))
+class RouterTestBase(CategoryTestCase[PresenceRouterCallbacks]):
+    category_class = PresenceRouterCallbacks
 
 
-def returning(
-    value: Any, calls: List[Any] | None = None
-) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def cb(*args: Any) -> Any:
-        if calls is not None:
-            calls.append(args)
-        return value
-
-    return cb
-
-
-def raising(exc: BaseException) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def cb(*args: Any) -> Any:
-        raise exc
-
-    return cb
-
-
-class RegistrationTests(SynchronousTestCase):
+class RegistrationTests(RouterTestBase):
     def test_pair_registered(self) -> None:
         """Registering both callbacks stores one of each under its name."""
-        r = make_router()
+        r = self.cat
         r.register_callbacks(
             "m", get_users_for_states=returning({}), get_interested_users=returning(set())
         )
@@ -56,7 +34,7 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_only_one_of_pair_raises(self) -> None:
         """Giving exactly one of the pair raises Synapse's RuntimeError and registers nothing."""
-        r = make_router()
+        r = self.cat
         with self.assertRaises(RuntimeError) as cm:
             r.register_callbacks("m", get_users_for_states=returning({}))
         self.assertEqual(
@@ -70,35 +48,35 @@ class RegistrationTests(SynchronousTestCase):
 
     def test_neither_is_a_no_op(self) -> None:
         """Giving neither callback is accepted and registers nothing."""
-        r = make_router()
+        r = self.cat
         r.register_callbacks("m")
         self.assertEqual(r.registered(), [])
 
     def test_same_function_twice_runs_twice(self) -> None:
         """Every registration appends; the same function registered twice runs twice."""
-        r = make_router()
+        r = self.cat
         calls: List[Any] = []
-        cb = returning({"@x:test": {ALICE}}, calls)
+        cb = recording({"@x:test": {ALICE}}, calls)
         r.register_callbacks("m", get_users_for_states=cb, get_interested_users=returning(set()))
         r.register_callbacks("m", get_users_for_states=cb, get_interested_users=returning(set()))
         self.successResultOf(defer.ensureDeferred(r.get_users_for_states([ALICE])))
         self.assertEqual(len(calls), 2)
 
 
-class GetUsersForStatesTests(SynchronousTestCase):
+class GetUsersForStatesTests(RouterTestBase):
     def register(self, r: PresenceRouterCallbacks, cb: Any) -> None:
         r.register_callbacks("m", get_users_for_states=cb, get_interested_users=returning(set()))
 
     def test_no_callbacks_empty_dict(self) -> None:
         """Without callbacks the result is an empty dict."""
-        r = make_router()
+        r = self.cat
         self.assertEqual(
             self.successResultOf(defer.ensureDeferred(r.get_users_for_states([ALICE]))), {}
         )
 
     def test_results_unioned(self) -> None:
         """Sets for the same user from several callbacks are unioned."""
-        r = make_router()
+        r = self.cat
         self.register(r, returning({"@x:test": {ALICE}, "@y:test": {BOB}}))
         self.register(r, returning({"@x:test": {BOB}}))
         res = self.successResultOf(defer.ensureDeferred(r.get_users_for_states([ALICE, BOB])))
@@ -106,16 +84,16 @@ class GetUsersForStatesTests(SynchronousTestCase):
 
     def test_callback_gets_state_updates(self) -> None:
         """Each callback receives the state updates it was asked about."""
-        r = make_router()
+        r = self.cat
         calls: List[Any] = []
-        self.register(r, returning({}, calls))
+        self.register(r, recording({}, calls))
         updates = [ALICE, BOB]
         self.successResultOf(defer.ensureDeferred(r.get_users_for_states(updates)))
         self.assertEqual(calls, [(updates,)])
 
     def test_exception_skipped_with_warning(self) -> None:
         """A raising callback is logged as a warning and the others still count."""
-        r = make_router()
+        r = self.cat
         self.register(r, raising(ValueError("boom")))
         self.register(r, returning({"@x:test": {ALICE}}))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -126,7 +104,7 @@ class GetUsersForStatesTests(SynchronousTestCase):
 
     def test_non_dict_skipped(self) -> None:
         """A result that is not a dict is logged and ignored."""
-        r = make_router()
+        r = self.cat
         self.register(r, returning([("@x:test", {ALICE})]))
         self.register(r, returning({"@y:test": {BOB}}))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -136,7 +114,7 @@ class GetUsersForStatesTests(SynchronousTestCase):
 
     def test_non_set_value_stops_that_dict(self) -> None:
         """A non-set value is logged; earlier entries of that dict stay, later ones are dropped."""
-        r = make_router()
+        r = self.cat
         self.register(r, returning({"@a:test": {ALICE}, "@b:test": [BOB], "@c:test": {CAROL}}))
         self.register(r, returning({"@d:test": {CAROL}}))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -146,7 +124,7 @@ class GetUsersForStatesTests(SynchronousTestCase):
 
     def test_sync_callback_skipped(self) -> None:
         """A synchronous callback fails with TypeError in the dispatcher and is skipped."""
-        r = make_router()
+        r = self.cat
         self.register(r, lambda updates: {"@x:test": {ALICE}})
         with self.assertLogs(ALL_LOGS, "WARNING") as logs:
             res = self.successResultOf(defer.ensureDeferred(r.get_users_for_states([ALICE])))
@@ -155,28 +133,28 @@ class GetUsersForStatesTests(SynchronousTestCase):
 
     def test_deferred_result_accepted(self) -> None:
         """A callback returning a Deferred is awaited like a coroutine."""
-        r = make_router()
+        r = self.cat
         self.register(r, lambda updates: defer.succeed({"@x:test": {BOB}}))
         res = self.successResultOf(defer.ensureDeferred(r.get_users_for_states([BOB])))
         self.assertEqual(res, {"@x:test": {BOB}})
 
 
-class GetInterestedUsersTests(SynchronousTestCase):
+class GetInterestedUsersTests(RouterTestBase):
     def register(self, r: PresenceRouterCallbacks, cb: Any) -> None:
         r.register_callbacks("m", get_users_for_states=returning({}), get_interested_users=cb)
 
     def test_no_callbacks_empty_set(self) -> None:
         """Without callbacks the result is an empty set."""
-        r = make_router()
+        r = self.cat
         self.assertEqual(
             self.successResultOf(defer.ensureDeferred(r.get_interested_users("@a:test"))), set()
         )
 
     def test_union(self) -> None:
         """The sets of all callbacks are unioned, and each gets the user id."""
-        r = make_router()
+        r = self.cat
         calls: List[Any] = []
-        self.register(r, returning({"@b:test"}, calls))
+        self.register(r, recording({"@b:test"}, calls))
         self.register(r, returning({"@c:test", "@b:test"}))
         res = self.successResultOf(defer.ensureDeferred(r.get_interested_users("@a:test")))
         self.assertEqual(res, {"@b:test", "@c:test"})
@@ -184,18 +162,18 @@ class GetInterestedUsersTests(SynchronousTestCase):
 
     def test_all_users_short_circuits(self) -> None:
         """PRESENCE_ALL_USERS is returned at once; later callbacks do not run."""
-        r = make_router()
+        r = self.cat
         later: List[Any] = []
         self.register(r, returning({"@b:test"}))
         self.register(r, returning(PRESENCE_ALL_USERS))
-        self.register(r, returning({"@c:test"}, later))
+        self.register(r, recording({"@c:test"}, later))
         res = self.successResultOf(defer.ensureDeferred(r.get_interested_users("@a:test")))
         self.assertEqual(res, PRESENCE_ALL_USERS)
         self.assertEqual(later, [])
 
     def test_equal_all_string_counts(self) -> None:
         """A runtime-built string equal to "ALL" also means all users (compared with ==)."""
-        r = make_router()
+        r = self.cat
         self.register(r, returning("".join(["A", "LL"])))
         self.assertEqual(
             self.successResultOf(defer.ensureDeferred(r.get_interested_users("@a:test"))), "ALL"
@@ -203,7 +181,7 @@ class GetInterestedUsersTests(SynchronousTestCase):
 
     def test_exception_skipped(self) -> None:
         """A raising callback is logged and skipped."""
-        r = make_router()
+        r = self.cat
         self.register(r, raising(RuntimeError("nope")))
         self.register(r, returning({"@b:test"}))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -213,7 +191,7 @@ class GetInterestedUsersTests(SynchronousTestCase):
 
     def test_non_set_skipped(self) -> None:
         """A result that is neither a set nor "ALL" (e.g. a list) is logged and ignored."""
-        r = make_router()
+        r = self.cat
         self.register(r, returning(["@x:test"]))
         self.register(r, returning({"@b:test"}))
         with self.assertLogs(LOGGER, "WARNING") as logs:
@@ -223,7 +201,7 @@ class GetInterestedUsersTests(SynchronousTestCase):
 
     def test_sync_callback_skipped(self) -> None:
         """A synchronous callback fails with TypeError and is skipped."""
-        r = make_router()
+        r = self.cat
         self.register(r, lambda user_id: {"@x:test"})
         with self.assertLogs(ALL_LOGS, "WARNING"):
             res = self.successResultOf(defer.ensureDeferred(r.get_interested_users("@a:test")))
@@ -231,7 +209,7 @@ class GetInterestedUsersTests(SynchronousTestCase):
 
     def test_cancellation_delayed_until_callback_finishes(self) -> None:
         """Cancelling waits for the running callback, then fails with CancelledError."""
-        r = make_router()
+        r = self.cat
         pending: defer.Deferred[Any] = defer.Deferred()
         self.register(r, lambda user_id: pending)
         d = defer.ensureDeferred(r.get_interested_users("@a:test"))

@@ -5,48 +5,29 @@ from __future__ import annotations
 from typing import Any, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.ratelimit import RatelimitCallbacks
 from synapse_modhost.types import RatelimitOverride
+from tests.callbacks._support import CategoryTestCase, returning
 
 LOGGER = "synapse_modhost.callbacks"
 
 
-def returning(value: Any, log: List[Any] | None = None, label: str = "") -> Any:
-    async def cb(*args: Any) -> Any:
-        if log is not None:
-            log.append((label, args))
-        return value
-
-    return cb
-
-
-class RatelimitTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.rl = RatelimitCallbacks(Dispatcher(MemoryReactorClock()))
-
-    def reg(self, **kw: Any) -> None:
-        self.rl.register_callbacks("test.module", **kw)
+class RatelimitTests(CategoryTestCase[RatelimitCallbacks]):
+    category_class = RatelimitCallbacks
 
     def override(self) -> Any:
-        return self.successResultOf(
-            defer.ensureDeferred(
-                self.rl.get_ratelimit_override_for_user("@a:t", "rc_invites.per_room")
-            )
-        )
+        return self.run_ok(self.cat.get_ratelimit_override_for_user("@a:t", "rc_invites.per_room"))
 
     def test_registration(self) -> None:
         """The callback registers (appending), None is ignored, unknown names fail."""
         self.reg(get_ratelimit_override_for_user=None)
-        self.assertFalse(self.rl.has("get_ratelimit_override_for_user"))
+        self.assertFalse(self.cat.has("get_ratelimit_override_for_user"))
         cb = returning(None)
         self.reg(get_ratelimit_override_for_user=cb)
         self.reg(get_ratelimit_override_for_user=cb)
-        self.assertEqual(len(self.rl.callbacks("get_ratelimit_override_for_user")), 2)
-        self.assertRaises(TypeError, self.rl.register_callbacks, "m", foo=cb)
+        self.assertEqual(len(self.cat.callbacks("get_ratelimit_override_for_user")), 2)
+        self.assertRaises(TypeError, self.cat.register_callbacks, "m", foo=cb)
 
     def test_none_registered(self) -> None:
         """No callbacks → None."""
@@ -84,21 +65,21 @@ class RatelimitTests(SynchronousTestCase):
             raise ValueError("x")
 
         self.reg(get_ratelimit_override_for_user=boom)
-        d = defer.ensureDeferred(self.rl.get_ratelimit_override_for_user("@a:t", "l"))
+        d = defer.ensureDeferred(self.cat.get_ratelimit_override_for_user("@a:t", "l"))
         self.failureResultOf(d, ValueError)
 
     def test_sync_callback_typeerror(self) -> None:
         """A non-async callback fails with TypeError and a dispatcher warning."""
         self.reg(get_ratelimit_override_for_user=lambda u, n: RatelimitOverride(1, 1))
         with self.assertLogs(LOGGER, "WARNING"):
-            d = defer.ensureDeferred(self.rl.get_ratelimit_override_for_user("@a:t", "l"))
+            d = defer.ensureDeferred(self.cat.get_ratelimit_override_for_user("@a:t", "l"))
         self.failureResultOf(d, TypeError)
 
     def test_shielded_from_cancellation(self) -> None:
         """The callback runs under delay_cancellation."""
         pending: defer.Deferred[Any] = defer.Deferred()
         self.reg(get_ratelimit_override_for_user=lambda u, n: pending)
-        d = defer.ensureDeferred(self.rl.get_ratelimit_override_for_user("@a:t", "l"))
+        d = defer.ensureDeferred(self.cat.get_ratelimit_override_for_user("@a:t", "l"))
         d.cancel()
         self.assertNoResult(d)
         pending.callback(None)

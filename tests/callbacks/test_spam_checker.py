@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any, Callable, Coroutine, Dict, List, Tuple
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from synapse_modhost._codes import Codes
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.spam_checker import SPAM_DENIAL_MESSAGES, SpamCheckerCallbacks
 from synapse_modhost.errors import AuthError, NotFoundError, SynapseError
 from synapse_modhost.types import NOT_SPAM, RegistrationBehaviour, RoomAlias, UserProfile
+from tests.callbacks._support import CategoryTestCase, raising, returning
 
 LOGGER = "synapse_modhost.callbacks"
 SPAM_LOGGER = "synapse_modhost.callbacks.spam_checker"
@@ -65,31 +64,8 @@ FAMILY_A: Dict[str, Tuple[Invoke, str]] = {
 }
 
 
-def returning(value: Any, log: List[Any] | None = None, label: str = "") -> Any:
-    async def cb(*args: Any) -> Any:
-        if log is not None:
-            log.append((label, args))
-        return value
-
-    return cb
-
-
-def raising(exc: BaseException) -> Any:
-    async def cb(*args: Any) -> Any:
-        raise exc
-
-    return cb
-
-
-class SpamTestBase(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.sc = SpamCheckerCallbacks(Dispatcher(MemoryReactorClock()))
-
-    def reg(self, **kw: Any) -> None:
-        self.sc.register_callbacks("test.module", **kw)
-
-    def run_ok(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return self.successResultOf(defer.ensureDeferred(coro))
+class SpamTestBase(CategoryTestCase[SpamCheckerCallbacks]):
+    category_class = SpamCheckerCallbacks
 
     def fresh(self) -> None:
         self.setUp()
@@ -101,14 +77,14 @@ class RegistrationTests(SpamTestBase):
         for name in ALL_NAMES:
             self.reg(**{name: returning(NOT_SPAM)})
         for name in ALL_NAMES:
-            self.assertTrue(self.sc.has(name), name)
-        self.assertEqual(len(self.sc.registered()), 14)
-        self.assertEqual({r.category for r in self.sc.registered()}, {"spam_checker"})
+            self.assertTrue(self.cat.has(name), name)
+        self.assertEqual(len(self.cat.registered()), 14)
+        self.assertEqual({r.category for r in self.cat.registered()}, {"spam_checker"})
 
     def test_none_is_ignored(self) -> None:
         """Passing None for every name registers nothing."""
         self.reg(**{name: None for name in ALL_NAMES})
-        self.assertEqual(self.sc.registered(), [])
+        self.assertEqual(self.cat.registered(), [])
 
     def test_same_function_twice_runs_twice(self) -> None:
         """Registering one function twice appends it twice; it runs twice."""
@@ -116,19 +92,19 @@ class RegistrationTests(SpamTestBase):
         cb = returning(NOT_SPAM, log)
         self.reg(user_may_invite=cb)
         self.reg(user_may_invite=cb)
-        self.assertEqual(len(self.sc.callbacks("user_may_invite")), 2)
-        self.run_ok(self.sc.user_may_invite("@a:t", "@b:t", "!r:t"))
+        self.assertEqual(len(self.cat.callbacks("user_may_invite")), 2)
+        self.run_ok(self.cat.user_may_invite("@a:t", "@b:t", "!r:t"))
         self.assertEqual(len(log), 2)
 
     def test_unknown_name_and_positional_use_raise_typeerror(self) -> None:
         """An unknown callback name or a positional callback is a TypeError."""
-        self.assertRaises(TypeError, self.sc.register_callbacks, "m", foo=returning(1))
-        self.assertRaises(TypeError, self.sc.register_callbacks, "m", returning(1))
+        self.assertRaises(TypeError, self.cat.register_callbacks, "m", foo=returning(1))
+        self.assertRaises(TypeError, self.cat.register_callbacks, "m", returning(1))
 
     def test_module_attribution(self) -> None:
         """Each registered callback records the registering module."""
-        self.sc.register_callbacks("mod.a", user_may_invite=returning(NOT_SPAM))
-        self.assertEqual(self.sc.callbacks("user_may_invite")[0].module, "mod.a")
+        self.cat.register_callbacks("mod.a", user_may_invite=returning(NOT_SPAM))
+        self.assertEqual(self.cat.callbacks("user_may_invite")[0].module, "mod.a")
 
 
 class FamilyATests(SpamTestBase):
@@ -138,10 +114,10 @@ class FamilyATests(SpamTestBase):
         invoke, what = FAMILY_A[name]
         if warn:
             with self.assertLogs(SPAM_LOGGER, "WARNING") as cm:
-                res = self.run_ok(invoke(self.sc))
+                res = self.run_ok(invoke(self.cat))
             self.assertIn(f"Module returned invalid value, rejecting {what} as spam", cm.output[0])
         else:
-            res = self.run_ok(invoke(self.sc))
+            res = self.run_ok(invoke(self.cat))
         self.assertEqual(res, expected, (name, value))
         if expected == NOT_SPAM:
             self.assertIs(res, NOT_SPAM, name)
@@ -168,7 +144,7 @@ class FamilyATests(SpamTestBase):
             tup = (Codes.INVITE_BLOCKED, {"extra_field": "x"})
             self.fresh()
             self.reg(**{name: returning(tup)})
-            self.assertIs(self.run_ok(FAMILY_A[name][0](self.sc)), tup, name)
+            self.assertIs(self.run_ok(FAMILY_A[name][0](self.cat)), tup, name)
 
     def test_invalid_values_warn_and_forbid(self) -> None:
         """None, plain strings, wrong tuples and numbers warn and deny M_FORBIDDEN."""
@@ -197,7 +173,7 @@ class FamilyATests(SpamTestBase):
     def test_no_callbacks_allow(self) -> None:
         """With nothing registered every family-A check returns NOT_SPAM."""
         for name, (invoke, _) in FAMILY_A.items():
-            self.assertIs(self.run_ok(invoke(self.sc)), NOT_SPAM, name)
+            self.assertIs(self.run_ok(invoke(self.cat)), NOT_SPAM, name)
 
     def test_first_non_allow_wins_and_stops(self) -> None:
         """Callbacks run in order; the first denial is returned and later ones do not run."""
@@ -205,7 +181,7 @@ class FamilyATests(SpamTestBase):
         self.reg(user_may_join_room=returning(True, log, "a"))
         self.reg(user_may_join_room=returning(Codes.UNKNOWN, log, "b"))
         self.reg(user_may_join_room=returning(False, log, "c"))
-        res = self.run_ok(self.sc.user_may_join_room("@a:t", "!r:t", True))
+        res = self.run_ok(self.cat.user_may_join_room("@a:t", "!r:t", True))
         self.assertEqual(res, (Codes.UNKNOWN, {}))
         self.assertEqual([label for label, _ in log], ["a", "b"])
         self.assertEqual(log[0][1], ("@a:t", "!r:t", True))
@@ -215,7 +191,7 @@ class FamilyATests(SpamTestBase):
         log: List[Any] = []
         self.reg(user_may_invite=returning(NOT_SPAM, log, "a"))
         self.reg(user_may_invite=returning(True, log, "b"))
-        self.assertIs(self.run_ok(self.sc.user_may_invite("@a:t", "@b:t", "!r:t")), NOT_SPAM)
+        self.assertIs(self.run_ok(self.cat.user_may_invite("@a:t", "@b:t", "!r:t")), NOT_SPAM)
         self.assertEqual(log, [("a", ("@a:t", "@b:t", "!r:t")), ("b", ("@a:t", "@b:t", "!r:t"))])
 
     def test_exceptions_propagate(self) -> None:
@@ -226,7 +202,7 @@ class FamilyATests(SpamTestBase):
             self.fresh()
             self.reg(**{name: raising(err)})
             self.reg(**{name: returning(NOT_SPAM, log)})
-            f = self.failureResultOf(defer.ensureDeferred(invoke(self.sc)), SynapseError)
+            f = self.failureResultOf(defer.ensureDeferred(invoke(self.cat)), SynapseError)
             self.assertIs(f.value, err, name)
         self.assertEqual(log, [])
 
@@ -234,7 +210,7 @@ class FamilyATests(SpamTestBase):
         """A non-async callback fails with TypeError (propagated) and a dispatcher warning."""
         self.reg(user_may_create_room=lambda user_id: NOT_SPAM)
         with self.assertLogs(LOGGER, "WARNING") as cm:
-            d = defer.ensureDeferred(self.sc.user_may_create_room("@a:t", {}))
+            d = defer.ensureDeferred(self.cat.user_may_create_room("@a:t", {}))
         f = self.failureResultOf(d, TypeError)
         self.assertIn("can't be used in 'await' expression", str(f.value))
         self.assertIn("is not async", "\n".join(cm.output))
@@ -243,7 +219,7 @@ class FamilyATests(SpamTestBase):
         """Cancelling waits for the callback to finish, then fails with CancelledError."""
         pending: defer.Deferred[Any] = defer.Deferred()
         self.reg(user_may_invite=lambda *a: pending)
-        d = defer.ensureDeferred(self.sc.user_may_invite("@a:t", "@b:t", "!r:t"))
+        d = defer.ensureDeferred(self.cat.user_may_invite("@a:t", "@b:t", "!r:t"))
         d.cancel()
         self.assertNoResult(d)
         self.assertFalse(pending.called)
@@ -264,7 +240,7 @@ class CreateRoomTests(SpamTestBase):
 
         self.reg(user_may_create_room=cb)
         self.reg(user_may_create_room=cb)
-        self.run_ok(self.sc.user_may_create_room("@a:t", config))
+        self.run_ok(self.cat.user_may_create_room("@a:t", config))
         self.assertEqual(config["initial_state"][0]["content"]["a"], 1)  # type: ignore[index]
         self.assertIsNot(seen[0], config)
         self.assertIsNot(seen[0], seen[1])
@@ -285,7 +261,7 @@ class CreateRoomTests(SpamTestBase):
         self.reg(user_may_create_room=one)
         self.reg(user_may_create_room=returning(NOT_SPAM, log, "star"))
         self.reg(user_may_create_room=three)
-        self.run_ok(self.sc.user_may_create_room("@a:t", {"k": "v"}))
+        self.run_ok(self.cat.user_may_create_room("@a:t", {"k": "v"}))
         self.assertEqual(
             log, [("one", ("@a:t",)), ("star", ("@a:t",)), ("three", ("@a:t", None, None))]
         )
@@ -303,7 +279,7 @@ class CreateRoomTests(SpamTestBase):
 
         mod = Mod()
         self.reg(user_may_create_room=mod.check)
-        self.run_ok(self.sc.user_may_create_room("@a:t", {"preset": "public_chat"}))
+        self.run_ok(self.cat.user_may_create_room("@a:t", {"preset": "public_chat"}))
         self.assertEqual(mod.got, ("@a:t", {"preset": "public_chat"}))
 
 
@@ -314,7 +290,7 @@ class FederatedInviteTests(SpamTestBase):
         self.reg(federated_user_may_invite=returning(False))
         self.reg(user_may_invite=returning(NOT_SPAM, log))
         self.assertEqual(
-            self.run_ok(self.sc.federated_user_may_invite(FakeEvent())), (Codes.FORBIDDEN, {})
+            self.run_ok(self.cat.federated_user_may_invite(FakeEvent())), (Codes.FORBIDDEN, {})
         )
         self.assertEqual(log, [])
 
@@ -323,7 +299,7 @@ class FederatedInviteTests(SpamTestBase):
         log: List[Any] = []
         self.reg(federated_user_may_invite=returning(True))
         self.reg(user_may_invite=returning(Codes.INVITE_BLOCKED, log))
-        res = self.run_ok(self.sc.federated_user_may_invite(FakeEvent()))
+        res = self.run_ok(self.cat.federated_user_may_invite(FakeEvent()))
         self.assertEqual(res, (Codes.INVITE_BLOCKED, {}))
         self.assertEqual(log, [("", ("@evil:remote", "@bob:test", "!room:test"))])
 
@@ -331,7 +307,7 @@ class FederatedInviteTests(SpamTestBase):
         """With no federated callback, user_may_invite still runs."""
         log: List[Any] = []
         self.reg(user_may_invite=returning(NOT_SPAM, log))
-        self.assertIs(self.run_ok(self.sc.federated_user_may_invite(FakeEvent())), NOT_SPAM)
+        self.assertIs(self.run_ok(self.cat.federated_user_may_invite(FakeEvent())), NOT_SPAM)
         self.assertEqual(len(log), 1)
 
 
@@ -340,7 +316,7 @@ class CheckEventForSpamTests(SpamTestBase):
         self.fresh()
         for v in values:
             self.reg(check_event_for_spam=returning(v))
-        return self.run_ok(self.sc.check_event_for_spam(FakeEvent()))
+        return self.run_ok(self.cat.check_event_for_spam(FakeEvent()))
 
     def test_allow_values(self) -> None:
         """False, NOT_SPAM and an equal runtime string (== test) allow."""
@@ -376,14 +352,14 @@ class CheckEventForSpamTests(SpamTestBase):
         self.reg(check_event_for_spam=returning(False, log, "a"))
         self.reg(check_event_for_spam=returning("msg", log, "b"))
         self.reg(check_event_for_spam=returning(True, log, "c"))
-        self.assertEqual(self.run_ok(self.sc.check_event_for_spam(FakeEvent())), "msg")
+        self.assertEqual(self.run_ok(self.cat.check_event_for_spam(FakeEvent())), "msg")
         self.assertEqual([label for label, _ in log], ["a", "b"])
 
     def test_exception_propagates(self) -> None:
         """A raising callback's exception propagates."""
         self.reg(check_event_for_spam=raising(ValueError("boom")))
         self.failureResultOf(
-            defer.ensureDeferred(self.sc.check_event_for_spam(FakeEvent())), ValueError
+            defer.ensureDeferred(self.cat.check_event_for_spam(FakeEvent())), ValueError
         )
 
 
@@ -392,14 +368,14 @@ class StrictCallbackTests(SpamTestBase):
         self.fresh()
         self.reg(user_may_send_state_event=returning(value))
         return self.run_ok(
-            self.sc.user_may_send_state_event("@a:t", "!r:t", "org.x", "k", {"a": 1})
+            self.cat.user_may_send_state_event("@a:t", "!r:t", "org.x", "k", {"a": 1})
         )
 
     def login(self, value: Any) -> Any:
         self.fresh()
         self.reg(check_login_for_spam=returning(value))
         return self.run_ok(
-            self.sc.check_login_for_spam("@a:t", None, "dev", [("UA", "1.2.3.4")], None)
+            self.cat.check_login_for_spam("@a:t", None, "dev", [("UA", "1.2.3.4")], None)
         )
 
     def test_state_event_only_not_spam_allows(self) -> None:
@@ -426,7 +402,7 @@ class StrictCallbackTests(SpamTestBase):
             return NOT_SPAM
 
         self.reg(user_may_send_state_event=cb)
-        self.run_ok(self.sc.user_may_send_state_event("@a:t", "!r:t", "org.x", "", content))
+        self.run_ok(self.cat.user_may_send_state_event("@a:t", "!r:t", "org.x", "", content))
         self.assertEqual(content, {"a": {"b": 1}})
         self.assertEqual(seen[0][:4], ("@a:t", "!r:t", "org.x", ""))
 
@@ -445,7 +421,7 @@ class StrictCallbackTests(SpamTestBase):
         """check_login_for_spam passes the five arguments positionally."""
         log: List[Any] = []
         self.reg(check_login_for_spam=returning(NOT_SPAM, log))
-        self.run_ok(self.sc.check_login_for_spam("@a:t", "DEV", None, [(None, "ip")], "oidc"))
+        self.run_ok(self.cat.check_login_for_spam("@a:t", "DEV", None, [(None, "ip")], "oidc"))
         self.assertEqual(log[0][1], ("@a:t", "DEV", None, [(None, "ip")], "oidc"))
 
 
@@ -453,7 +429,7 @@ class MediaFileTests(SpamTestBase):
     def media(self, value: Any) -> Any:
         self.fresh()
         self.reg(check_media_file_for_spam=returning(value))
-        return self.run_ok(self.sc.check_media_file_for_spam(object(), object()))
+        return self.run_ok(self.cat.check_media_file_for_spam(object(), object()))
 
     def test_family_b(self) -> None:
         """False/NOT_SPAM allow, True → FORBIDDEN, Codes and tuples deny."""
@@ -475,13 +451,13 @@ class MediaFileTests(SpamTestBase):
 class OtherCallbackTests(SpamTestBase):
     def test_should_drop_first_truthy(self) -> None:
         """should_drop_federated_event returns the first truthy result, else False."""
-        self.assertIs(self.run_ok(self.sc.should_drop_federated_event(FakeEvent())), False)
+        self.assertIs(self.run_ok(self.cat.should_drop_federated_event(FakeEvent())), False)
         log: List[Any] = []
         self.reg(should_drop_federated_event=returning(False, log, "a"))
         self.reg(should_drop_federated_event=returning("", log, "b"))
         self.reg(should_drop_federated_event=returning("spammy", log, "c"))
         self.reg(should_drop_federated_event=returning(True, log, "d"))
-        self.assertEqual(self.run_ok(self.sc.should_drop_federated_event(FakeEvent())), "spammy")
+        self.assertEqual(self.run_ok(self.cat.should_drop_federated_event(FakeEvent())), "spammy")
         self.assertEqual([label for label, _ in log], ["a", "b", "c"])
 
     def test_username_two_param_detection_and_copy(self) -> None:
@@ -500,7 +476,7 @@ class OtherCallbackTests(SpamTestBase):
 
         self.reg(check_username_for_spam=two)
         self.reg(check_username_for_spam=one)
-        self.assertIs(self.run_ok(self.sc.check_username_for_spam(profile, "@req:t")), False)
+        self.assertIs(self.run_ok(self.cat.check_username_for_spam(profile, "@req:t")), False)
         self.assertEqual(seen[0][1], "@req:t")
         self.assertEqual(len(seen[1]), 1)
         self.assertEqual(seen[1][0]["display_name"], "A")
@@ -513,7 +489,7 @@ class OtherCallbackTests(SpamTestBase):
         self.reg(check_username_for_spam=returning("yes", log, "b"))
         self.reg(check_username_for_spam=returning(False, log, "c"))
         profile: UserProfile = {"user_id": "@a:t", "display_name": None, "avatar_url": None}
-        self.assertIs(self.run_ok(self.sc.check_username_for_spam(profile, "@r:t")), True)
+        self.assertIs(self.run_ok(self.cat.check_username_for_spam(profile, "@r:t")), True)
         self.assertEqual([label for label, _ in log], ["a", "b"])
 
     def test_registration_first_non_allow(self) -> None:
@@ -522,7 +498,7 @@ class OtherCallbackTests(SpamTestBase):
         self.reg(check_registration_for_spam=returning(RegistrationBehaviour.ALLOW, log, "a"))
         self.reg(check_registration_for_spam=returning(RegistrationBehaviour.SHADOW_BAN, log, "b"))
         self.reg(check_registration_for_spam=returning(RegistrationBehaviour.DENY, log, "c"))
-        res = self.run_ok(self.sc.check_registration_for_spam(None, "alice", [("UA", "ip")], None))
+        res = self.run_ok(self.cat.check_registration_for_spam(None, "alice", [("UA", "ip")], None))
         self.assertIs(res, RegistrationBehaviour.SHADOW_BAN)
         self.assertEqual(log[0][1], (None, "alice", [("UA", "ip")], None))
         self.assertEqual(len(log), 2)
@@ -530,14 +506,14 @@ class OtherCallbackTests(SpamTestBase):
     def test_registration_default_allow(self) -> None:
         """With no callbacks, or all ALLOW, registration is ALLOW."""
         self.assertIs(
-            self.run_ok(self.sc.check_registration_for_spam(None, None, [])),
+            self.run_ok(self.cat.check_registration_for_spam(None, None, [])),
             RegistrationBehaviour.ALLOW,
         )
 
     def test_registration_non_behaviour_asserts(self) -> None:
         """A result that is not a RegistrationBehaviour fails with AssertionError."""
         self.reg(check_registration_for_spam=returning("deny"))
-        d = defer.ensureDeferred(self.sc.check_registration_for_spam(None, "a", []))
+        d = defer.ensureDeferred(self.cat.check_registration_for_spam(None, "a", []))
         self.failureResultOf(d, AssertionError)
 
 

@@ -6,14 +6,13 @@ import logging
 from typing import Any, Dict, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from synapse_modhost._codes import Codes
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.third_party_rules import ThirdPartyRulesCallbacks
 from synapse_modhost.errors import ModuleFailedException, SynapseError
 from synapse_modhost.types import ProfileInfo, create_requester
+from tests.callbacks._support import CategoryTestCase, raising, returning
 
 LOGGER = "synapse_modhost.callbacks"
 TPR_LOGGER = "synapse_modhost.callbacks.third_party_rules"
@@ -36,41 +35,16 @@ ALL_NAMES = [
 STATE = {("m.room.create", ""): "create-event"}
 
 
-def returning(value: Any, log: List[Any] | None = None, label: str = "") -> Any:
-    async def cb(*args: Any) -> Any:
-        if log is not None:
-            log.append((label, args))
-        return value
+class TPRTestBase(CategoryTestCase[ThirdPartyRulesCallbacks]):
+    category_class = ThirdPartyRulesCallbacks
 
-    return cb
-
-
-def raising(exc: BaseException, log: List[Any] | None = None, label: str = "") -> Any:
-    async def cb(*args: Any) -> Any:
-        if log is not None:
-            log.append((label, args))
-        raise exc
-
-    return cb
-
-
-class TPRTestBase(SynchronousTestCase):
     def setUp(self) -> None:
-        self.tpr = ThirdPartyRulesCallbacks(Dispatcher(MemoryReactorClock()))
+        super().setUp()
         self.state_loads = 0
-
-    def reg(self, **kw: Any) -> None:
-        self.tpr.register_callbacks("test.module", **kw)
 
     async def load_state(self) -> Dict[Any, Any]:
         self.state_loads += 1
         return STATE
-
-    def run_ok(self, coro: Any) -> Any:
-        return self.successResultOf(defer.ensureDeferred(coro))
-
-    def run_fail(self, coro: Any, *types: type) -> Any:
-        return self.failureResultOf(defer.ensureDeferred(coro), *types)
 
 
 class RegistrationTests(TPRTestBase):
@@ -78,26 +52,26 @@ class RegistrationTests(TPRTestBase):
         """Each of the 12 third-party-rules names is accepted and recorded."""
         self.reg(**{name: returning(None) for name in ALL_NAMES})
         for name in ALL_NAMES:
-            self.assertTrue(self.tpr.has(name), name)
-        self.assertEqual(len(self.tpr.registered()), 12)
+            self.assertTrue(self.cat.has(name), name)
+        self.assertEqual(len(self.cat.registered()), 12)
 
     def test_none_ignored_and_appends(self) -> None:
         """None is ignored; a second registration appends."""
         self.reg(**{name: None for name in ALL_NAMES})
-        self.assertEqual(self.tpr.registered(), [])
+        self.assertEqual(self.cat.registered(), [])
         cb = returning(True)
         self.reg(check_can_shutdown_room=cb)
         self.reg(check_can_shutdown_room=cb)
-        self.assertEqual(len(self.tpr.callbacks("check_can_shutdown_room")), 2)
+        self.assertEqual(len(self.cat.callbacks("check_can_shutdown_room")), 2)
 
     def test_unknown_name_raises(self) -> None:
         """An unknown keyword is a TypeError."""
-        self.assertRaises(TypeError, self.tpr.register_callbacks, "m", on_foo=returning(1))
+        self.assertRaises(TypeError, self.cat.register_callbacks, "m", on_foo=returning(1))
 
 
 class CheckEventAllowedTests(TPRTestBase):
     def check(self) -> Any:
-        return self.run_ok(self.tpr.check_event_allowed("event", self.load_state))
+        return self.run_ok(self.cat.check_event_allowed("event", self.load_state))
 
     def test_none_registered_allows_without_state(self) -> None:
         """No callbacks → (True, None) and the state is never loaded."""
@@ -117,7 +91,7 @@ class CheckEventAllowedTests(TPRTestBase):
         """A state mapping passed directly reaches the callback unchanged."""
         log: List[Any] = []
         self.reg(check_event_allowed=returning((True, None), log))
-        self.run_ok(self.tpr.check_event_allowed("ev", {}))
+        self.run_ok(self.cat.check_event_allowed("ev", {}))
         self.assertEqual(log[0][1], ("ev", {}))
 
     def test_false_denies_and_stops(self) -> None:
@@ -155,19 +129,19 @@ class CheckEventAllowedTests(TPRTestBase):
         """A SynapseError propagates as the same object."""
         err = SynapseError(409, "lab says no", "ORG_LAB_NO", {"lab": True})
         self.reg(check_event_allowed=raising(err))
-        f = self.run_fail(self.tpr.check_event_allowed("e", {}), SynapseError)
+        f = self.run_fail(self.cat.check_event_allowed("e", {}), SynapseError)
         self.assertIs(f.value, err)
 
     def test_cancelled_error_reraised(self) -> None:
         """A CancelledError propagates unwrapped."""
         self.reg(check_event_allowed=raising(defer.CancelledError()))
-        self.run_fail(self.tpr.check_event_allowed("e", {}), defer.CancelledError)
+        self.run_fail(self.cat.check_event_allowed("e", {}), defer.CancelledError)
 
     def test_other_exception_wrapped(self) -> None:
         """Any other exception → ModuleFailedException chained from the cause."""
         cause = ValueError("boom")
         self.reg(check_event_allowed=raising(cause))
-        f = self.run_fail(self.tpr.check_event_allowed("e", {}), ModuleFailedException)
+        f = self.run_fail(self.cat.check_event_allowed("e", {}), ModuleFailedException)
         self.assertEqual(str(f.value), "Failed to run `check_event_allowed` module API callback")
         self.assertIs(f.value.__cause__, cause)
 
@@ -176,19 +150,19 @@ class CheckEventAllowedTests(TPRTestBase):
         for value in (True, False, None, (True,), (True, None, None)):
             self.setUp()
             self.reg(check_event_allowed=returning(value))
-            f = self.run_fail(self.tpr.check_event_allowed("e", {}), ModuleFailedException)
+            f = self.run_fail(self.cat.check_event_allowed("e", {}), ModuleFailedException)
             self.assertIsInstance(f.value.__cause__, (TypeError, ValueError), value)
 
     def test_two_char_string_unpacks(self) -> None:
         """A 2-character string unpacks into two values, as in Synapse, and allows."""
         self.reg(check_event_allowed=returning("ok"))
-        self.assertEqual(self.run_ok(self.tpr.check_event_allowed("e", {})), (True, None))
+        self.assertEqual(self.run_ok(self.cat.check_event_allowed("e", {})), (True, None))
 
     def test_sync_callback_wrapped(self) -> None:
         """A non-async callback → ModuleFailedException from a TypeError, with a warning."""
         self.reg(check_event_allowed=lambda e, s: (True, None))
         with self.assertLogs(LOGGER, "WARNING") as cm:
-            f = self.run_fail(self.tpr.check_event_allowed("e", {}), ModuleFailedException)
+            f = self.run_fail(self.cat.check_event_allowed("e", {}), ModuleFailedException)
         self.assertIsInstance(f.value.__cause__, TypeError)
         self.assertIn("is not async", "\n".join(cm.output))
 
@@ -196,7 +170,7 @@ class CheckEventAllowedTests(TPRTestBase):
         """Cancelling waits for the callback, then fails with CancelledError."""
         pending: defer.Deferred[Any] = defer.Deferred()
         self.reg(check_event_allowed=lambda e, s: pending)
-        d = defer.ensureDeferred(self.tpr.check_event_allowed("e", {}))
+        d = defer.ensureDeferred(self.cat.check_event_allowed("e", {}))
         d.cancel()
         self.assertNoResult(d)
         pending.callback((True, None))
@@ -217,7 +191,7 @@ class OnCreateRoomTests(TPRTestBase):
 
         self.reg(on_create_room=mutate)
         self.reg(on_create_room=mutate)
-        self.assertIsNone(self.run_ok(self.tpr.on_create_room(self.requester, body, False)))
+        self.assertIsNone(self.run_ok(self.cat.on_create_room(self.requester, body, False)))
         self.assertEqual(body["topic"], "added")
         self.assertIs(seen[0][1], body)
         self.assertEqual(len(seen), 2)
@@ -226,7 +200,7 @@ class OnCreateRoomTests(TPRTestBase):
     def test_false_does_not_deny(self) -> None:
         """Returning False does not deny room creation."""
         self.reg(on_create_room=returning(False))
-        self.assertIsNone(self.run_ok(self.tpr.on_create_room(self.requester, {}, True)))
+        self.assertIsNone(self.run_ok(self.cat.on_create_room(self.requester, {}, True)))
 
     def test_synapse_error_reraised(self) -> None:
         """A SynapseError propagates as is; later callbacks do not run."""
@@ -234,14 +208,14 @@ class OnCreateRoomTests(TPRTestBase):
         log: List[Any] = []
         self.reg(on_create_room=raising(err))
         self.reg(on_create_room=returning(None, log))
-        f = self.run_fail(self.tpr.on_create_room(self.requester, {}, False), SynapseError)
+        f = self.run_fail(self.cat.on_create_room(self.requester, {}, False), SynapseError)
         self.assertIs(f.value, err)
         self.assertEqual(log, [])
 
     def test_other_exception_is_403(self) -> None:
         """Other exceptions → 403 M_UNKNOWN "Room creation forbidden with these parameters"."""
         self.reg(on_create_room=raising(KeyError("x")))
-        f = self.run_fail(self.tpr.on_create_room(self.requester, {}, False), SynapseError)
+        f = self.run_fail(self.cat.on_create_room(self.requester, {}, False), SynapseError)
         self.assertEqual(f.value.code, 403)
         self.assertEqual(
             f.value.error_dict(None),
@@ -253,14 +227,14 @@ class OnCreateRoomTests(TPRTestBase):
         """A non-async callback becomes the same 403."""
         self.reg(on_create_room=lambda r, c, a: None)
         with self.assertLogs(LOGGER, "WARNING"):
-            f = self.run_fail(self.tpr.on_create_room(self.requester, {}, False), SynapseError)
+            f = self.run_fail(self.cat.on_create_room(self.requester, {}, False), SynapseError)
         self.assertEqual(f.value.msg, "Room creation forbidden with these parameters")
 
     def test_cancellation_reaches_callback(self) -> None:
         """on_create_room is awaited plainly: cancelling cancels the callback (→ 403)."""
         pending: defer.Deferred[Any] = defer.Deferred()
         self.reg(on_create_room=lambda r, c, a: pending)
-        d = defer.ensureDeferred(self.tpr.on_create_room(self.requester, {}, False))
+        d = defer.ensureDeferred(self.cat.on_create_room(self.requester, {}, False))
         d.cancel()
         self.assertTrue(pending.called)
         f = self.failureResultOf(d, SynapseError)
@@ -269,11 +243,11 @@ class OnCreateRoomTests(TPRTestBase):
 
 class WarnAndAllowTests(TPRTestBase):
     def threepid(self) -> Any:
-        return self.run_ok(self.tpr.check_threepid_can_be_invited("email", "a@b", self.load_state))
+        return self.run_ok(self.cat.check_threepid_can_be_invited("email", "a@b", self.load_state))
 
     def visibility(self) -> Any:
         return self.run_ok(
-            self.tpr.check_visibility_can_be_modified("!r:t", self.load_state, "public")
+            self.cat.check_visibility_can_be_modified("!r:t", self.load_state, "public")
         )
 
     def test_none_registered_true_without_state(self) -> None:
@@ -337,7 +311,7 @@ class WarnAndAllowTests(TPRTestBase):
         """CancelledError raised by a callback propagates."""
         self.reg(check_threepid_can_be_invited=raising(defer.CancelledError()))
         self.run_fail(
-            self.tpr.check_threepid_can_be_invited("email", "a", {}), defer.CancelledError
+            self.cat.check_threepid_can_be_invited("email", "a", {}), defer.CancelledError
         )
 
 
@@ -345,22 +319,22 @@ class LogAndAllowTests(TPRTestBase):
     def test_shutdown_and_deactivate_rules(self) -> None:
         """Only False denies shutdown/deactivation; arguments are passed through."""
         log: List[Any] = []
-        self.assertIs(self.run_ok(self.tpr.check_can_shutdown_room(None, "!r:t")), True)
+        self.assertIs(self.run_ok(self.cat.check_can_shutdown_room(None, "!r:t")), True)
         self.reg(check_can_shutdown_room=returning(None, log, "s"))
         self.reg(check_can_deactivate_user=returning(True, log, "d"))
-        self.assertIs(self.run_ok(self.tpr.check_can_shutdown_room("@admin:t", "!r:t")), True)
-        self.assertIs(self.run_ok(self.tpr.check_can_deactivate_user("@u:t", True)), True)
+        self.assertIs(self.run_ok(self.cat.check_can_shutdown_room("@admin:t", "!r:t")), True)
+        self.assertIs(self.run_ok(self.cat.check_can_deactivate_user("@u:t", True)), True)
         self.assertEqual(log, [("s", ("@admin:t", "!r:t")), ("d", ("@u:t", True))])
         self.reg(check_can_shutdown_room=returning(False))
         self.reg(check_can_deactivate_user=returning(False))
-        self.assertIs(self.run_ok(self.tpr.check_can_shutdown_room(None, "!r:t")), False)
-        self.assertIs(self.run_ok(self.tpr.check_can_deactivate_user("@u:t", False)), False)
+        self.assertIs(self.run_ok(self.cat.check_can_shutdown_room(None, "!r:t")), False)
+        self.assertIs(self.run_ok(self.cat.check_can_deactivate_user("@u:t", False)), False)
 
     def test_exception_logged_and_allows(self) -> None:
         """An exception is logged with its traceback (ERROR) and treated as allow."""
         for name, call in (
-            ("check_can_shutdown_room", lambda: self.tpr.check_can_shutdown_room("@a:t", "!r")),
-            ("check_can_deactivate_user", lambda: self.tpr.check_can_deactivate_user("@a:t", True)),
+            ("check_can_shutdown_room", lambda: self.cat.check_can_shutdown_room("@a:t", "!r")),
+            ("check_can_deactivate_user", lambda: self.cat.check_can_deactivate_user("@a:t", True)),
         ):
             self.setUp()
             self.reg(**{name: raising(ValueError("nope"))})
@@ -372,7 +346,7 @@ class LogAndAllowTests(TPRTestBase):
     def test_cancelled_error_propagates(self) -> None:
         """CancelledError from check_can_deactivate_user propagates."""
         self.reg(check_can_deactivate_user=raising(defer.CancelledError()))
-        self.run_fail(self.tpr.check_can_deactivate_user("@a:t", True), defer.CancelledError)
+        self.run_fail(self.cat.check_can_deactivate_user("@a:t", True), defer.CancelledError)
 
 
 class NotificationTests(TPRTestBase):
@@ -381,32 +355,32 @@ class NotificationTests(TPRTestBase):
         return [
             (
                 "on_profile_update",
-                lambda: self.tpr.on_profile_update("@a:t", profile, True, False),
+                lambda: self.cat.on_profile_update("@a:t", profile, True, False),
                 ("@a:t", profile, True, False),
             ),
             (
                 "on_user_deactivation_status_changed",
-                lambda: self.tpr.on_user_deactivation_status_changed("@a:t", True, False),
+                lambda: self.cat.on_user_deactivation_status_changed("@a:t", True, False),
                 ("@a:t", True, False),
             ),
             (
                 "on_threepid_bind",
-                lambda: self.tpr.on_threepid_bind("@a:t", "email", "x@y"),
+                lambda: self.cat.on_threepid_bind("@a:t", "email", "x@y"),
                 ("@a:t", "email", "x@y"),
             ),
             (
                 "on_add_user_third_party_identifier",
-                lambda: self.tpr.on_add_user_third_party_identifier("@a:t", "email", "x@y"),
+                lambda: self.cat.on_add_user_third_party_identifier("@a:t", "email", "x@y"),
                 ("@a:t", "email", "x@y"),
             ),
             (
                 "on_remove_user_third_party_identifier",
-                lambda: self.tpr.on_remove_user_third_party_identifier("@a:t", "msisdn", "123"),
+                lambda: self.cat.on_remove_user_third_party_identifier("@a:t", "msisdn", "123"),
                 ("@a:t", "msisdn", "123"),
             ),
             (
                 "on_new_event",
-                lambda: self.tpr.on_new_event("event", self.load_state),
+                lambda: self.cat.on_new_event("event", self.load_state),
                 ("event", STATE),
             ),
         ]
@@ -428,18 +402,18 @@ class NotificationTests(TPRTestBase):
         """A non-async notification callback is logged, not raised."""
         self.reg(on_profile_update=lambda *a: None)
         with self.assertLogs(LOGGER, "WARNING") as cm:
-            self.run_ok(self.tpr.on_profile_update("@a:t", ProfileInfo(None, None), False, False))
+            self.run_ok(self.cat.on_profile_update("@a:t", ProfileInfo(None, None), False, False))
         self.assertTrue(any(r.levelno == logging.ERROR for r in cm.records))
 
     def test_synapse_error_swallowed(self) -> None:
         """Even a SynapseError from a notification callback is swallowed."""
         self.reg(on_threepid_bind=raising(SynapseError(400, "x")))
         with self.assertLogs(TPR_LOGGER, "ERROR"):
-            self.assertIsNone(self.run_ok(self.tpr.on_threepid_bind("@a:t", "email", "a")))
+            self.assertIsNone(self.run_ok(self.cat.on_threepid_bind("@a:t", "email", "a")))
 
     def test_on_new_event_none_registered_skips_state(self) -> None:
         """on_new_event with no callbacks returns without loading state."""
-        self.run_ok(self.tpr.on_new_event("event", self.load_state))
+        self.run_ok(self.cat.on_new_event("event", self.load_state))
         self.assertEqual(self.state_loads, 0)
 
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 from typing import Any, List
 
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
-from synapse_modhost.callbacks._dispatch import Dispatcher
 from synapse_modhost.callbacks.unsigned_fields import UnsignedFieldsCallbacks
 from synapse_modhost.errors import SynapseError
-
-
-def make() -> UnsignedFieldsCallbacks:
-    return UnsignedFieldsCallbacks(Dispatcher(MemoryReactorClock()))
+from tests.callbacks._support import ALL_LOGS, CategoryTestCase
 
 
 def returning(value: Any, calls: List[Any] | None = None) -> Any:
@@ -26,19 +20,21 @@ def returning(value: Any, calls: List[Any] | None = None) -> Any:
     return cb
 
 
-class UnsignedFieldsTests(SynchronousTestCase):
+class UnsignedFieldsTests(CategoryTestCase[UnsignedFieldsCallbacks]):
+    category_class = UnsignedFieldsCallbacks
+
     def test_no_callbacks_empty(self) -> None:
         """Without callbacks nothing is added."""
         self.assertEqual(
             self.successResultOf(
-                defer.ensureDeferred(make().add_field_to_unsigned_callback(object()))
+                defer.ensureDeferred(self.cat.add_field_to_unsigned_callback(object()))
             ),
             {},
         )
 
     def test_results_merged_later_wins(self) -> None:
         """Each callback gets the event; results are merged in order, later keys replacing earlier."""
-        u = make()
+        u = self.cat
         calls: List[Any] = []
         event = object()
         u.register_callbacks("a", add_field_to_unsigned_callback=returning({"x": 1, "y": 1}, calls))
@@ -49,7 +45,7 @@ class UnsignedFieldsTests(SynchronousTestCase):
 
     def test_exception_propagates(self) -> None:
         """An exception from a callback reaches the caller unchanged; later callbacks do not run."""
-        u = make()
+        u = self.cat
         later: List[Any] = []
 
         async def bad(event: Any) -> Any:
@@ -65,9 +61,9 @@ class UnsignedFieldsTests(SynchronousTestCase):
 
     def test_sync_callback_raises_type_error(self) -> None:
         """A synchronous callback fails with TypeError, which propagates."""
-        u = make()
+        u = self.cat
         u.register_callbacks("a", add_field_to_unsigned_callback=lambda e: {"x": 1})
-        with self.assertLogs("synapse_modhost.callbacks", "WARNING"):
+        with self.assertLogs(ALL_LOGS, "WARNING"):
             f = self.failureResultOf(
                 defer.ensureDeferred(u.add_field_to_unsigned_callback(object())), TypeError
             )
@@ -75,7 +71,7 @@ class UnsignedFieldsTests(SynchronousTestCase):
 
     def test_none_result_raises_type_error(self) -> None:
         """A None result cannot be merged: dict.update's TypeError propagates."""
-        u = make()
+        u = self.cat
         u.register_callbacks("a", add_field_to_unsigned_callback=returning(None))
         self.failureResultOf(
             defer.ensureDeferred(u.add_field_to_unsigned_callback(object())), TypeError
