@@ -55,7 +55,7 @@ def modhost(modhost_config: Dict[str, Any]) -> Iterator[HostHarness]:
     harness.start()
     yield harness
     harness.stop()
-    gc.collect()
+    gc.collect(1)
     leftovers = harness.leftover_delayed_calls()
     if leftovers:
         pytest.fail(
