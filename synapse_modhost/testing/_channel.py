@@ -26,6 +26,8 @@ class FakeChannel:
         self.protocol = site.buildProtocol(peer)
         self.protocol.makeConnection(self.transport)
         self._parsed: Optional[Tuple[int, List[Tuple[bytes, bytes]], bytes]] = None
+        #: the request method (a response to HEAD has no body)
+        self.method = b"GET"
 
     def send(self, data: bytes) -> None:
         self.protocol.dataReceived(data)
@@ -58,7 +60,9 @@ class FakeChannel:
             name, _, value = line.partition(b":")
             headers.append((name.strip(), value.strip()))
         lowered = {n.lower(): v for n, v in headers}
-        if lowered.get(b"transfer-encoding") == b"chunked":
+        if code in (204, 304) or 100 <= code < 200 or self.method == b"HEAD":
+            body = b""
+        elif lowered.get(b"transfer-encoding") == b"chunked":
             body = _dechunk(rest)
             if body is None:
                 return None
@@ -165,5 +169,6 @@ def make_request(
     if b"content-length" not in names and (body or m in (b"POST", b"PUT")):
         lines.append(b"Content-Length: %d" % len(body))
     channel = FakeChannel(site, reactor)
+    channel.method = m
     channel.send(b"\r\n".join(lines) + b"\r\n\r\n" + body)
     return channel

@@ -40,3 +40,19 @@ class UserHelperTests(ModuleHostTestCase):
         token = self.login("alice")
         requester = self.get_success(self.host.hs.auth.get_user_by_access_token(token))
         self.assertEqual(requester.user_id, user_id)
+
+
+class ChannelTests(ModuleHostTestCase):
+    """The in-memory channel parses every response shape."""
+
+    def test_head_has_no_body(self) -> None:
+        """A HEAD response is complete without a body."""
+        channel = self.make_request("HEAD", "/_matrix/client/versions")
+        self.assertEqual(channel.code, 200)
+        self.assertEqual(channel.result_body, b"")
+
+    def test_options_204(self) -> None:
+        """OPTIONS on any path answers 204 with CORS headers and no body."""
+        channel = self.make_request("OPTIONS", "/_synapse/client/anything")
+        self.assertEqual(channel.code, 204)
+        self.assertEqual(channel.headers["access-control-allow-origin"], ["*"])
