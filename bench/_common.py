@@ -75,6 +75,14 @@ media_store_path: {run_dir}/media
 signing_key_path: {run_dir}/signing.key
 registration_shared_secret: benchsecret
 report_stats: false
+bcrypt_rounds: 4
+rc_message: {{per_second: 100000, burst_count: 100000}}
+rc_registration: {{per_second: 100000, burst_count: 100000}}
+rc_room_creation: {{per_second: 100000, burst_count: 100000}}
+rc_login:
+  address: {{per_second: 100000, burst_count: 100000}}
+  account: {{per_second: 100000, burst_count: 100000}}
+  failed_attempts: {{per_second: 100000, burst_count: 100000}}
 macaroon_secret_key: bench_macaroon
 form_secret: bench_form
 trusted_key_servers: []

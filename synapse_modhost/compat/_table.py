@@ -187,6 +187,12 @@ SERVED: Dict[str, Served] = {
         ),
     ),
     "synapse.spam_checker_api": Served(_from({_TYPES: "RegistrationBehaviour"}), package=True),
+    # ------------------------------------------------------------------ media
+    "synapse.media": Served({}, package=True),
+    "synapse.media._base": Served(_from({_TYPES: "FileInfo"})),
+    "synapse.media.media_storage": Served(
+        _from({"synapse_modhost.homeserver.handlers._media_files": "ReadableFileWrapper"})
+    ),
     # ------------------------------------------------------------------ config
     "synapse.config": Served(_from({_CONFIG: "ConfigError"}), package=True),
     "synapse.config._base": Served(_from({_CONFIG: "Config ConfigError"})),

@@ -63,9 +63,10 @@ class FakeChannel:
         if code in (204, 304) or 100 <= code < 200 or self.method == b"HEAD":
             body = b""
         elif lowered.get(b"transfer-encoding") == b"chunked":
-            body = _dechunk(rest)
-            if body is None:
+            dechunked = _dechunk(rest)
+            if dechunked is None:
                 return None
+            body = dechunked
         elif b"content-length" in lowered:
             length = int(lowered[b"content-length"])
             if len(rest) < length:
