@@ -12,7 +12,25 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from synapse_modhost.homeserver.handlers.account_data import AccountDataHandler
+    from synapse_modhost.homeserver.handlers.admin import AdminHandler
+    from synapse_modhost.homeserver.handlers.auth import Auth
+    from synapse_modhost.homeserver.handlers.deactivation import DeactivationHandler
+    from synapse_modhost.homeserver.handlers.directory import DirectoryHandler
+    from synapse_modhost.homeserver.handlers.events import EventCreationHandler
+    from synapse_modhost.homeserver.handlers.login import LoginHandler
+    from synapse_modhost.homeserver.handlers.media import MediaHandler
+    from synapse_modhost.homeserver.handlers.membership import MembershipHandler
+    from synapse_modhost.homeserver.handlers.messages import MessageHandler
+    from synapse_modhost.homeserver.handlers.notifier import Notifier
+    from synapse_modhost.homeserver.handlers.profile import ProfileHandler
+    from synapse_modhost.homeserver.handlers.registration import RegistrationHandler
+    from synapse_modhost.homeserver.handlers.rooms import RoomCreationHandler
+    from synapse_modhost.homeserver.handlers.sync import SyncHandler
+    from synapse_modhost.homeserver.handlers.threepids import ThreepidHandler
+    from synapse_modhost.homeserver.handlers.user_directory import UserDirectoryHandler
     from synapse_modhost.host import ModuleHost
+    from synapse_modhost.storage import AccountDataStore, EventStore, MediaStore, UserStore
 
 __all__ = ["HomeServer"]
 
@@ -56,89 +74,129 @@ class HomeServer:
         return DatabasePool(self.engine)
 
     @cached_property
-    def user_store(self) -> Any:
+    def user_store(self) -> "UserStore":
         from synapse_modhost.storage import UserStore
 
         return UserStore(self.engine)
 
     @cached_property
-    def event_store(self) -> Any:
-        return _build("synapse_modhost.storage", "EventStore", self.engine)
+    def event_store(self) -> "EventStore":
+        from synapse_modhost.storage import EventStore
+
+        return EventStore(self.engine, server_name=self.server_name)
 
     @cached_property
-    def media_store(self) -> Any:
-        return _build("synapse_modhost.storage", "MediaStore", self.engine)
+    def media_store(self) -> "MediaStore":
+        from synapse_modhost.storage import MediaStore
+
+        return MediaStore(self.engine)
 
     @cached_property
-    def account_data_store(self) -> Any:
-        return _build("synapse_modhost.storage", "AccountDataStore", self.engine)
+    def account_data_store(self) -> "AccountDataStore":
+        from synapse_modhost.storage import AccountDataStore
+
+        return AccountDataStore(self.engine)
 
     # ------------------------------------------------------------------ handlers
 
     @cached_property
-    def auth(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.auth", "Auth", self)
+    def auth(self) -> "Auth":
+        from synapse_modhost.homeserver.handlers.auth import Auth
+
+        return Auth(self)
 
     @cached_property
-    def registration(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.registration", "RegistrationHandler", self)
+    def registration(self) -> "RegistrationHandler":
+        from synapse_modhost.homeserver.handlers.registration import RegistrationHandler
+
+        return RegistrationHandler(self)
 
     @cached_property
-    def login(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.login", "LoginHandler", self)
+    def login(self) -> "LoginHandler":
+        from synapse_modhost.homeserver.handlers.login import LoginHandler
+
+        return LoginHandler(self)
 
     @cached_property
-    def profile(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.profile", "ProfileHandler", self)
+    def profile(self) -> "ProfileHandler":
+        from synapse_modhost.homeserver.handlers.profile import ProfileHandler
+
+        return ProfileHandler(self)
 
     @cached_property
-    def threepids(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.threepids", "ThreepidHandler", self)
+    def threepids(self) -> "ThreepidHandler":
+        from synapse_modhost.homeserver.handlers.threepids import ThreepidHandler
+
+        return ThreepidHandler(self)
 
     @cached_property
-    def deactivation(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.deactivation", "DeactivationHandler", self)
+    def deactivation(self) -> "DeactivationHandler":
+        from synapse_modhost.homeserver.handlers.deactivation import DeactivationHandler
+
+        return DeactivationHandler(self)
 
     @cached_property
-    def events(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.events", "EventCreationHandler", self)
+    def events(self) -> "EventCreationHandler":
+        from synapse_modhost.homeserver.handlers.events import EventCreationHandler
+
+        return EventCreationHandler(self)
 
     @cached_property
-    def rooms(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.rooms", "RoomCreationHandler", self)
+    def rooms(self) -> "RoomCreationHandler":
+        from synapse_modhost.homeserver.handlers.rooms import RoomCreationHandler
+
+        return RoomCreationHandler(self)
 
     @cached_property
-    def membership(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.membership", "MembershipHandler", self)
+    def membership(self) -> "MembershipHandler":
+        from synapse_modhost.homeserver.handlers.membership import MembershipHandler
+
+        return MembershipHandler(self)
 
     @cached_property
-    def directory(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.directory", "DirectoryHandler", self)
+    def directory(self) -> "DirectoryHandler":
+        from synapse_modhost.homeserver.handlers.directory import DirectoryHandler
+
+        return DirectoryHandler(self)
 
     @cached_property
-    def notifier(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.notifier", "Notifier", self)
+    def notifier(self) -> "Notifier":
+        from synapse_modhost.homeserver.handlers.notifier import Notifier
+
+        return Notifier(self)
 
     @cached_property
-    def sync(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.sync", "SyncHandler", self)
+    def sync(self) -> "SyncHandler":
+        from synapse_modhost.homeserver.handlers.sync import SyncHandler
+
+        return SyncHandler(self)
 
     @cached_property
-    def messages(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.messages", "MessageHandler", self)
+    def messages(self) -> "MessageHandler":
+        from synapse_modhost.homeserver.handlers.messages import MessageHandler
+
+        return MessageHandler(self)
 
     @cached_property
-    def account_data(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.account_data", "AccountDataHandler", self)
+    def account_data(self) -> "AccountDataHandler":
+        from synapse_modhost.homeserver.handlers.account_data import AccountDataHandler
+
+        return AccountDataHandler(self)
 
     @cached_property
-    def user_directory(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.user_directory", "UserDirectoryHandler", self)
+    def user_directory(self) -> "UserDirectoryHandler":
+        from synapse_modhost.homeserver.handlers.user_directory import UserDirectoryHandler
+
+        return UserDirectoryHandler(self)
 
     @cached_property
-    def media(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.media", "MediaHandler", self)
+    def media(self) -> "MediaHandler":
+        from synapse_modhost.homeserver.handlers.media import MediaHandler
+
+        return MediaHandler(self)
 
     @cached_property
-    def admin(self) -> Any:
-        return _build("synapse_modhost.homeserver.handlers.admin", "AdminHandler", self)
+    def admin(self) -> "AdminHandler":
+        from synapse_modhost.homeserver.handlers.admin import AdminHandler
+
+        return AdminHandler(self)

@@ -1,16 +1,9 @@
-"""``PublicRoomListManager`` (MODULEAPI.md §2)."""
+"""``PublicRoomListManager`` (MODULEAPI.md §2): the local room directory, without any
+permission or module checks."""
 
 from __future__ import annotations
 
 from typing import Any
-
-
-def _not_yet(what: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{what} needs the homeserver stand-in (a later issue); synapse-modhost does not "
-        "serve it yet"
-    )
-
 
 __all__ = ["PublicRoomListManager"]
 
@@ -23,12 +16,13 @@ class PublicRoomListManager:
 
     async def room_is_in_public_room_list(self, room_id: str) -> bool:
         """Whether ``room_id`` is published in the room directory (False if unknown)."""
-        raise _not_yet("PublicRoomListManager.room_is_in_public_room_list")
+        room = await self._host.hs.event_store.rooms.get_room(room_id)
+        return bool(room is not None and room.is_public)
 
     async def add_room_to_public_room_list(self, room_id: str) -> None:
         """Publish ``room_id`` in the room directory."""
-        raise _not_yet("PublicRoomListManager.add_room_to_public_room_list")
+        await self._host.hs.event_store.rooms.set_room_is_public(room_id, True)
 
     async def remove_room_from_public_room_list(self, room_id: str) -> None:
         """Remove ``room_id`` from the room directory."""
-        raise _not_yet("PublicRoomListManager.remove_room_from_public_room_list")
+        await self._host.hs.event_store.rooms.set_room_is_public(room_id, False)

@@ -89,3 +89,46 @@ __all__ = [
     "open_database",
     "split_statements",
 ]
+
+from synapse_modhost.storage._account_data import AccountDataSnapshot, AccountDataStore  # noqa: E402
+
+__all__ += ["AccountDataSnapshot", "AccountDataStore"]
+
+from synapse_modhost.storage._media import LocalMedia, MediaStore  # noqa: E402
+
+__all__ += ["LocalMedia", "MediaStore"]
+
+from synapse_modhost.storage._user_records import (  # noqa: E402
+    ClientIpRecord,
+    FullProfile,
+    ProfileTooLargeError,
+    UserListEntry,
+)
+
+__all__ += ["ClientIpRecord", "FullProfile", "ProfileTooLargeError", "UserListEntry"]
+
+# Rooms and events (schema 002_rooms).
+from synapse_modhost.storage._event_persist import PersistRow  # noqa: E402
+from synapse_modhost.storage._events import EventStore, RoomCache  # noqa: E402
+from synapse_modhost.storage._room_records import (  # noqa: E402
+    AliasRecord,
+    MembershipRecord,
+    PublicRoomRecord,
+    RoomAliasExistsError,
+    RoomExistsError,
+    RoomRecord,
+)
+from synapse_modhost.storage._rooms import RoomStore  # noqa: E402
+
+__all__ += [
+    "AliasRecord",
+    "EventStore",
+    "MembershipRecord",
+    "PersistRow",
+    "PublicRoomRecord",
+    "RoomAliasExistsError",
+    "RoomCache",
+    "RoomExistsError",
+    "RoomRecord",
+    "RoomStore",
+]

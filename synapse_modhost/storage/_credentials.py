@@ -16,7 +16,9 @@ from synapse_modhost.storage._engine import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 from synapse_modhost.storage._user_records import (
     AccessTokenRecord,
+    ClientIpRecord,
     DeviceRecord,
+    ExternalIdReuseError,
     LoginTokenExpired,
     LoginTokenNotFound,
     LoginTokenRecord,
@@ -398,6 +400,161 @@ class CredentialStore:
             return txn.rowcount
 
         return self._engine.run_interaction("delete_expired_login_tokens", txn_func)
+
+
+    # ================================================================== 3PID sessions
+
+    def create_threepid_session(
+        self,
+        session_id: str,
+        client_secret: str,
+        medium: str,
+        address: str,
+        *,
+        validated_at: Optional[int] = None,
+    ) -> "defer.Deferred[None]":
+        """Store a validation session for (medium, address)."""
+        now = self._now_ms()
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute(
+                "INSERT INTO threepid_sessions (session_id, client_secret, medium, address, "
+                "created_ts, validated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, client_secret, medium, address, now, validated_at),
+            )
+
+        return self._engine.run_interaction("create_threepid_session", txn_func)
+
+    def get_threepid_session(
+        self, client_secret: str, session_id: str
+    ) -> "defer.Deferred[Optional[Tuple[str, str, Optional[int]]]]":
+        """``(medium, address, validated_at)`` of the session with this id and secret."""
+        sql = (
+            "SELECT medium, address, validated_at FROM threepid_sessions "
+            "WHERE session_id = ? AND client_secret = ?"
+        )
+        params = (session_id, client_secret)
+
+        def txn_func(txn: LoggingTransaction) -> Optional[Tuple[str, str, Optional[int]]]:
+            txn.execute(sql, params)
+            row = txn.fetchone()
+            return None if row is None else (row[0], row[1], row[2])
+
+        return self._engine.run_interaction("get_threepid_session", txn_func)
+
+    # ================================================================== 3PID bindings, SSO ids
+
+    def add_bound_threepid(
+        self, user_id: str, medium: str, address: str, id_server: str
+    ) -> "defer.Deferred[None]":
+        """Record that (medium, address) is bound to the user on ``id_server``."""
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute(
+                "INSERT INTO user_threepid_id_server (user_id, medium, address, id_server) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (user_id, medium, address, id_server),
+            )
+
+        return self._engine.run_interaction("add_bound_threepid", txn_func)
+
+    def get_bound_threepids(self, user_id: str) -> "defer.Deferred[List[Tuple[str, str, str]]]":
+        """``(medium, address, id_server)`` bindings recorded for the user."""
+
+        def txn_func(txn: LoggingTransaction) -> List[Tuple[str, str, str]]:
+            txn.execute(
+                "SELECT medium, address, id_server FROM user_threepid_id_server "
+                "WHERE user_id = ? ORDER BY medium, address, id_server",
+                (user_id,),
+            )
+            return [(r[0], r[1], r[2]) for r in txn.fetchall()]
+
+        return self._engine.run_interaction("get_bound_threepids", txn_func)
+
+    def remove_bound_threepids(
+        self, user_id: str, medium: Optional[str] = None, address: Optional[str] = None
+    ) -> "defer.Deferred[int]":
+        """Forget the user's bindings (only this 3PID's when given); how many."""
+        where, params = "user_id = ?", [user_id]
+        if medium is not None and address is not None:
+            where += " AND medium = ? AND address = ?"
+            params += [medium, address]
+
+        def txn_func(txn: LoggingTransaction) -> int:
+            txn.execute(f"DELETE FROM user_threepid_id_server WHERE {where}", params)
+            return txn.rowcount
+
+        return self._engine.run_interaction("remove_bound_threepids", txn_func)
+
+    def replace_user_external_ids(
+        self, user_id: str, pairs: List[Tuple[str, str]]
+    ) -> "defer.Deferred[None]":
+        """Make ``pairs`` the user's SSO ids; :class:`ExternalIdReuseError` (nothing
+        changed) when one belongs to another user."""
+        integrity_error = self._engine.module.IntegrityError
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute("DELETE FROM user_external_ids WHERE user_id = ?", (user_id,))
+            try:
+                txn.executemany(
+                    "INSERT INTO user_external_ids (auth_provider, external_id, user_id) "
+                    "VALUES (?, ?, ?)",
+                    [(p, e, user_id) for p, e in pairs],
+                )
+            except integrity_error:
+                raise ExternalIdReuseError("External id is already in use") from None
+
+        return self._engine.run_interaction("replace_user_external_ids", txn_func)
+
+    # ================================================================== client IPs
+
+    def upsert_client_ips(
+        self, rows: Collection[Tuple[str, str, str, str, Optional[str], int]]
+    ) -> "defer.Deferred[None]":
+        """Record ``(user_id, access_token, ip, user_agent, device_id, last_seen)`` rows
+        (one per token and IP; the latest wins) and the devices' last-seen columns."""
+        rows = list(rows)
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.executemany(
+                "INSERT INTO user_ips (user_id, access_token, ip, user_agent, device_id, "
+                "last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, access_token, ip) "
+                "DO UPDATE SET user_agent = excluded.user_agent, device_id = excluded.device_id, "
+                "last_seen = excluded.last_seen",
+                rows,
+            )
+            txn.executemany(
+                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?, last_seen_user_agent = ? "
+                "WHERE user_id = ? AND device_id = ?",
+                [(r[5], r[2], r[3], r[0], r[4]) for r in rows if r[4] is not None],
+            )
+
+        return self._engine.run_interaction("upsert_client_ips", txn_func)
+
+    def get_client_ips(
+        self, user_id: str, since_ts: int = 0
+    ) -> "defer.Deferred[List[ClientIpRecord]]":
+        """Where the user's tokens were used from since ``since_ts`` (ms)."""
+
+        def txn_func(txn: LoggingTransaction) -> List[ClientIpRecord]:
+            txn.execute(
+                "SELECT access_token, ip, user_agent, last_seen FROM user_ips "
+                "WHERE user_id = ? AND last_seen >= ?",
+                (user_id, since_ts),
+            )
+            return [ClientIpRecord(*row) for row in txn.fetchall()]
+
+        return self._engine.run_interaction("get_client_ips", txn_func)
+
+    def get_last_seen(self, user_id: str) -> "defer.Deferred[Optional[int]]":
+        """The latest time (ms) the user was seen, if ever."""
+
+        def txn_func(txn: LoggingTransaction) -> Optional[int]:
+            txn.execute("SELECT MAX(last_seen) FROM user_ips WHERE user_id = ?", (user_id,))
+            row = txn.fetchone()
+            return None if row is None else row[0]
+
+        return self._engine.run_interaction("get_last_seen", txn_func)
 
 
 def _lookup_token_txn(txn: LoggingTransaction, token: str) -> Optional[TokenInfo]:

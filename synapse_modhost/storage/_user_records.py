@@ -3,7 +3,7 @@ access-token cache behind ``get_user_by_access_token``."""
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Set
+from typing import Any, Dict, Iterable, Optional, Set
 
 import attr
 
@@ -11,19 +11,23 @@ from synapse_modhost.storage._errors import StorageError
 
 __all__ = [
     "AccessTokenRecord",
+    "ClientIpRecord",
     "DeviceRecord",
     "ExternalIdReuseError",
+    "FullProfile",
     "LoginTokenExpired",
     "LoginTokenNotFound",
     "LoginTokenRecord",
     "LoginTokenReused",
     "Profile",
+    "ProfileTooLargeError",
     "RefreshTokenRecord",
     "ThreepidRecord",
     "TokenCache",
     "TokenInfo",
     "UserDirectoryEntry",
     "UserExistsError",
+    "UserListEntry",
     "UserRecord",
 ]
 
@@ -41,6 +45,11 @@ class UserExistsError(StorageError):
 
 class ExternalIdReuseError(StorageError):
     """``record_user_external_id`` for an (auth_provider, external_id) already mapped."""
+
+
+class ProfileTooLargeError(StorageError):
+    """A profile update would take the profile over 64 KiB (Synapse: 400
+    ``M_PROFILE_TOO_LARGE`` "Profile too large")."""
 
 
 class LoginTokenNotFound(StorageError):
@@ -137,6 +146,43 @@ class RefreshTokenRecord:
 class Profile:
     displayname: Optional[str] = None
     avatar_url: Optional[str] = None
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class FullProfile:
+    """A profile row with its custom fields (``{}`` when none)."""
+
+    displayname: Optional[str]
+    avatar_url: Optional[str]
+    fields: Dict[str, Any]
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class ClientIpRecord:
+    """One (access token, IP) a user was seen with, and when (ms)."""
+
+    access_token: str
+    ip: str
+    user_agent: str
+    last_seen: int
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class UserListEntry:
+    """A row of the admin user list (``GET /_synapse/admin/v2/users``)."""
+
+    name: str
+    user_type: Optional[str]
+    is_guest: bool
+    admin: bool
+    deactivated: bool
+    shadow_banned: bool
+    displayname: Optional[str]
+    avatar_url: Optional[str]
+    creation_ts: int  # milliseconds, as Synapse lists them
+    erased: bool
+    last_seen_ts: Optional[int]
+    locked: bool
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)

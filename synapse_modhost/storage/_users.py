@@ -8,7 +8,9 @@ substring match for the user directory).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+import json
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from twisted.internet import defer
 
@@ -16,14 +18,17 @@ from synapse_modhost.storage._credentials import CredentialStore
 from synapse_modhost.storage._transaction import LoggingTransaction
 from synapse_modhost.storage._user_records import (
     ExternalIdReuseError,
+    FullProfile,
     Profile,
+    ProfileTooLargeError,
     ThreepidRecord,
     UserDirectoryEntry,
     UserExistsError,
+    UserListEntry,
     UserRecord,
 )
 
-__all__ = ["UserStore"]
+__all__ = ["SORT_ORDERS", "UserStore"]
 
 _USER_COLUMNS = (
     "user_id, creation_ts, is_admin, is_guest, deactivated, erased, shadow_banned, locked, "
@@ -80,6 +85,8 @@ class UserStore(CredentialStore):
     tokens are checked against.
     """
 
+    _next_numeric_id: Optional[int] = None
+
     # ================================================================== users
 
     def create_user(
@@ -95,9 +102,11 @@ class UserStore(CredentialStore):
         user_type: Optional[str] = None,
         appservice_id: Optional[str] = None,
         displayname: Optional[str] = None,
+        create_profile: bool = True,
     ) -> "defer.Deferred[None]":
-        """Insert the user and its profile row (``displayname``, no avatar); fails with
-        :class:`UserExistsError` when the id is taken (exactly; case is not folded)."""
+        """Insert the user and (unless ``create_profile`` is false) its profile row
+        (``displayname``, no avatar); fails with :class:`UserExistsError` when the id is
+        taken (exactly; case is not folded)."""
         ts = int(self._clock.seconds()) if creation_ts is None else creation_ts
         values = (
             user_id, password_hash, ts, int(admin), int(is_guest), int(shadow_banned),
@@ -110,9 +119,11 @@ class UserStore(CredentialStore):
                 txn.execute(_INSERT_USER, values)
             except integrity_error:
                 raise UserExistsError(user_id) from None
-            txn.execute(
-                "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)", (user_id, displayname)
-            )
+            if create_profile:
+                txn.execute(
+                    "INSERT INTO profiles (user_id, displayname) VALUES (?, ?)",
+                    (user_id, displayname),
+                )
 
         return self._engine.run_interaction("create_user", txn_func)
 
@@ -386,3 +397,207 @@ class UserStore(CredentialStore):
             return [(row[0], row[1]) for row in txn.fetchall()]
 
         return self._engine.run_interaction("get_external_ids_by_user", txn_func)
+
+    # ================================================================== more for accounts
+
+    def generate_user_id(self) -> "defer.Deferred[str]":
+        """A numeric localpart for an account registered without a username: one more than
+        the largest numeric localpart in use (found once, then counted in memory)."""
+
+        def txn_func(txn: LoggingTransaction) -> str:
+            if self._next_numeric_id is None:
+                txn.execute("SELECT user_id FROM users WHERE user_id >= '@0' AND user_id < '@a'")
+                found = [int(m.group(1)) for (u,) in txn.fetchall() if (m := _NUMERIC.match(u))]
+                self._next_numeric_id = max(found, default=0) + 1
+            next_id = self._next_numeric_id
+            self._next_numeric_id += 1
+            return str(next_id)
+
+        return self._engine.run_interaction("generate_user_id", txn_func)
+
+    def get_full_profile(self, user_id: str) -> "defer.Deferred[Optional[FullProfile]]":
+        """Display name, avatar and custom fields; ``None`` when there is no profile row."""
+
+        def txn_func(txn: LoggingTransaction) -> Optional[FullProfile]:
+            txn.execute(
+                "SELECT displayname, avatar_url, fields FROM profiles WHERE user_id = ?", (user_id,)
+            )
+            row = txn.fetchone()
+            if row is None:
+                return None
+            return FullProfile(row[0], row[1], json.loads(row[2]) if row[2] else {})
+
+        return self._engine.run_interaction("get_full_profile", txn_func)
+
+    def set_profile_field(self, user_id: str, field: str, value: Any) -> "defer.Deferred[None]":
+        """Set ``displayname``, ``avatar_url`` (``None`` clears) or a custom field, creating
+        the profile row if the user has none (nothing happens for an unknown user). Fails
+        with :class:`ProfileTooLargeError` past 64 KiB, counted as Synapse counts."""
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute(
+                "SELECT displayname, avatar_url, fields FROM profiles WHERE user_id = ?", (user_id,)
+            )
+            row = txn.fetchone() or (None, None, None)
+            _check_profile_size(row, field, value)
+            if field in ("displayname", "avatar_url"):
+                column, stored = field, value
+            else:
+                fields = json.loads(row[2]) if row[2] else {}
+                fields[field] = value
+                column, stored = "fields", _encode_json(fields)
+            txn.execute(
+                f"INSERT INTO profiles (user_id, {column}) SELECT ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM users WHERE user_id = ?) "
+                f"ON CONFLICT (user_id) DO UPDATE SET {column} = excluded.{column}",
+                (user_id, stored, user_id),
+            )
+
+        return self._engine.run_interaction("set_profile_field", txn_func)
+
+    def delete_profile_field(self, user_id: str, field: str) -> "defer.Deferred[None]":
+        """Remove a custom field (no error when it is not set)."""
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute("SELECT fields FROM profiles WHERE user_id = ?", (user_id,))
+            row = txn.fetchone()
+            if row is None or not row[0]:
+                return
+            fields = json.loads(row[0])
+            fields.pop(field, None)
+            txn.execute(
+                "UPDATE profiles SET fields = ? WHERE user_id = ?", (_encode_json(fields), user_id)
+            )
+
+        return self._engine.run_interaction("delete_profile_field", txn_func)
+
+    def delete_profile(self, user_id: str) -> "defer.Deferred[None]":
+        """Delete the profile row (erasure)."""
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
+
+        return self._engine.run_interaction("delete_profile", txn_func)
+
+    def create_profile(self, user_id: str) -> "defer.Deferred[None]":
+        """An empty profile row, unless the user has one (or does not exist)."""
+
+        def txn_func(txn: LoggingTransaction) -> None:
+            txn.execute(
+                "INSERT INTO profiles (user_id) SELECT ? WHERE EXISTS "
+                "(SELECT 1 FROM users WHERE user_id = ?) ON CONFLICT (user_id) DO NOTHING",
+                (user_id, user_id),
+            )
+
+        return self._engine.run_interaction("create_profile", txn_func)
+
+    def list_users(
+        self,
+        start: int,
+        limit: int,
+        *,
+        user_id: Optional[str] = None,
+        name: Optional[str] = None,
+        guests: bool = True,
+        deactivated: Optional[bool] = False,
+        admins: Optional[bool] = None,
+        locked: bool = False,
+        not_user_types: Sequence[str] = (),
+        order_by: str = "name",
+        descending: bool = False,
+    ) -> "defer.Deferred[Tuple[List[UserListEntry], int]]":
+        """A page of users with the admin list's filters, and how many match in all."""
+        filters: List[str] = []
+        args: List[Any] = []
+        if name:
+            filters.append("(u.user_id LIKE ? OR LOWER(p.displayname) LIKE ?)")
+            args += ["@%" + name.lower() + "%:%", "%" + name.lower() + "%"]
+        elif user_id:
+            filters.append("u.user_id LIKE ?")
+            args.append("%" + user_id.lower() + "%")
+        for flag, column in ((deactivated, "deactivated"), (admins, "is_admin")):
+            if flag is not None:
+                filters.append(f"u.{column} = {int(flag)}")
+        if not guests:
+            filters.append("u.is_guest = 0")
+        if not locked:
+            filters.append("u.locked = 0")
+        types = [t for t in not_user_types if t]
+        if types:
+            marks = ", ".join("?" for _ in types)
+            nulls = "" if len(types) < len(not_user_types) else " OR u.user_type IS NULL"
+            filters.append(f"(u.user_type NOT IN ({marks}){nulls})")
+            args += types
+        elif not_user_types:
+            filters.append("u.user_type IS NOT NULL")
+        where = ("WHERE " + " AND ".join(filters)) if filters else ""
+        base = (
+            "FROM users AS u LEFT JOIN profiles AS p ON p.user_id = u.user_id "
+            "LEFT JOIN (SELECT user_id, MAX(last_seen) AS ts FROM user_ips GROUP BY user_id) "
+            f"AS ls ON ls.user_id = u.user_id {where}"
+        )
+        order = "%s %s, u.user_id ASC" % (_SORT_COLUMNS[order_by], "DESC" if descending else "ASC")
+
+        def txn_func(txn: LoggingTransaction) -> Tuple[List[UserListEntry], int]:
+            txn.execute("SELECT COUNT(*) " + base, args)
+            row = txn.fetchone()
+            total = int(row[0]) if row else 0
+            txn.execute(
+                "SELECT u.user_id, u.user_type, u.is_guest, u.is_admin, u.deactivated, "
+                "u.shadow_banned, p.displayname, p.avatar_url, u.creation_ts * 1000, u.erased, "
+                f"ls.ts, u.locked {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                args + [limit, start],
+            )
+            users = [
+                UserListEntry(
+                    r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4]), bool(r[5]), r[6], r[7],
+                    r[8], bool(r[9]), r[10], bool(r[11]),
+                )  # fmt: skip
+                for r in txn.fetchall()
+            ]
+            return users, total
+
+        return self._engine.run_interaction("list_users", txn_func)
+
+
+#: ``order_by`` values of the admin user list -> the column they sort on
+_SORT_COLUMNS = {
+    "name": "u.user_id",
+    "displayname": "p.displayname",
+    "is_guest": "u.is_guest",
+    "admin": "u.is_admin",
+    "deactivated": "u.deactivated",
+    "user_type": "u.user_type",
+    "avatar_url": "p.avatar_url",
+    "shadow_banned": "u.shadow_banned",
+    "creation_ts": "u.creation_ts",
+    "last_seen_ts": "ls.ts",
+    "locked": "u.locked",
+}
+SORT_ORDERS = tuple(_SORT_COLUMNS)
+
+_NUMERIC = re.compile(r"^@(\d+):")
+#: Synapse's limit on a whole profile (display name, avatar and custom fields)
+MAX_PROFILE_SIZE = 65536
+
+
+def _encode_json(value: Any) -> str:
+    from canonicaljson import encode_canonical_json
+
+    return encode_canonical_json(value).decode("utf-8")
+
+
+def _check_profile_size(row: Tuple[Any, ...], field: str, value: Any) -> None:
+    displayname, avatar_url, fields_json = row
+    total = 0
+    if fields_json:
+        rest = {k: v for k, v in json.loads(fields_json).items() if k != field}
+        total += len(_encode_json(rest)) - 1
+    # 4 quotes, a colon and a comma per entry
+    if field != "displayname" and displayname:
+        total += len(displayname) + len("displayname") + 6
+    if field != "avatar_url" and avatar_url:
+        total += len(avatar_url) + len("avatar_url") + 6
+    total += len(_encode_json({field: value}).encode("utf-8"))
+    if total > MAX_PROFILE_SIZE:
+        raise ProfileTooLargeError("Profile too large")

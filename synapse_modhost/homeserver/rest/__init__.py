@@ -31,6 +31,7 @@ CLIENT_AREAS = (
     "profile",
     "account",
     "rooms",
+    "room_reads",
     "sync",
     "account_data",
     "directory",
