@@ -90,7 +90,7 @@ __all__ = [
     "split_statements",
 ]
 
-from synapse_modhost.storage._account_data import AccountDataSnapshot, AccountDataStore  # noqa: E402
+from synapse_modhost.storage._account_data import AccountDataSnapshot, AccountDataStore
 
 __all__ += ["AccountDataSnapshot", "AccountDataStore"]
 

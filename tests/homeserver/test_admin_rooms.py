@@ -11,6 +11,8 @@ ADMIN = "/_synapse/admin"
 
 
 class ShutdownTests(RoomsTestBase):
+    """Room shutdown through the admin API."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="public_chat", room_alias_name="doomed")

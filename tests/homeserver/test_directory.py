@@ -13,6 +13,8 @@ ALLOW_PUBLISHING: Dict[str, Any] = {"room_list_publication_rules": [{"action": "
 
 
 class AliasTests(RoomsTestBase):
+    """``/directory/room/{roomAlias}``."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="public_chat")
@@ -82,6 +84,8 @@ class AliasTests(RoomsTestBase):
 
 
 class PublishTests(RoomsTestBase):
+    """``/directory/list/room/{roomId}`` and ``/publicRooms``."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="public_chat", name="Lobby", topic="chat")

@@ -22,6 +22,8 @@ class SendTestBase(RoomsTestBase):
 
 
 class SendOrderTests(SendTestBase):
+    """Callback order and arguments of the send endpoints."""
+
     def test_send_order(self) -> None:
         """``is_user_expired`` → ``check_event_allowed(event, state before)`` →
         ``check_event_for_spam`` → ``on_new_event(event, current state)``."""
@@ -107,6 +109,8 @@ class SendOrderTests(SendTestBase):
 
 
 class SendDenialTests(SendTestBase):
+    """Each denial's status, errcode and text."""
+
     def test_check_event_allowed_denies(self) -> None:
         """403 M_FORBIDDEN "This event is not allowed in this context"."""
         self.answer("check_event_allowed", (False, None))

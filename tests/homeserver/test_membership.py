@@ -14,6 +14,8 @@ MEMBER_FLOW = ["check_event_allowed", "on_new_event"]
 
 
 class JoinTests(RoomsTestBase):
+    """``/join`` and ``/rooms/{roomId}/join``."""
+
     def setUp(self) -> None:
         super().setUp()
         self.public = self.create_room(self.alice_token, preset="public_chat", room_alias_name="pub")
@@ -72,6 +74,8 @@ class JoinTests(RoomsTestBase):
 
 
 class InviteTests(RoomsTestBase):
+    """Invites: rate limits, spam checks, third-party invites."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="private_chat")
@@ -166,6 +170,8 @@ class InviteTests(RoomsTestBase):
 
 
 class LeaveKickBanTests(RoomsTestBase):
+    """Leave, kick, ban, unban, membership state events, forget."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="public_chat")
@@ -234,6 +240,8 @@ class LeaveKickBanTests(RoomsTestBase):
 
 
 class ProfileAndDeactivationTests(RoomsTestBase):
+    """Membership changes other handlers ask for."""
+
     def setUp(self) -> None:
         super().setUp()
         self.room = self.create_room(self.alice_token, preset="public_chat")
@@ -253,10 +261,21 @@ class ProfileAndDeactivationTests(RoomsTestBase):
         self.answer("user_may_join_room", False)
         self.get_success(self.hs.membership.update_profile_in_joined_rooms(requester, self.bob))
 
+    def test_profile_change_through_the_api(self) -> None:
+        """``PUT /profile/{userId}/displayname`` sends a new join event into each room."""
+        self.ok("PUT", "/profile/@bob:test.local/displayname", self.bob_token, {"displayname": "New Bob"})
+        self.assertEqual(self.names()[-3:], ["user_may_join_room"] + MEMBER_FLOW)
+        member = self.state(self.bob_token, self.room)[("m.room.member", "@bob:test.local")]
+        self.assertEqual(member["displayname"], "New Bob")
+
     def test_leave_all_rooms(self) -> None:
         """Deactivation parts the user from joined rooms and rejects invites."""
         private = self.create_room(self.alice_token, preset="private_chat")
         self.invite(self.alice_token, private, self.bob)
         self.get_success(self.hs.membership.leave_all_rooms(self.bob))
-        memberships = self.get_success(self.hs.event_store.get_rooms_for_user_with_membership(self.bob))
+        memberships = self.get_success(
+            self.hs.event_store.get_rooms_for_user_with_membership(self.bob, include_forgotten=True)
+        )
         self.assertEqual({r: m[0] for r, m in memberships.items()}, {self.room: "leave", private: "leave"})
+        # the joined room is also forgotten; the rejected invite is not
+        self.assertEqual(list(self.get_success(self.hs.event_store.get_rooms_for_user_with_membership(self.bob))), [private])

@@ -12,6 +12,8 @@ from tests.homeserver._rooms_probe import RoomsProbe
 
 
 class RoomsApiTests(RoomsTestBase):
+    """The room members of ``ModuleApi``."""
+
     def setUp(self) -> None:
         super().setUp()
         self.api = RoomsProbe.instances[0].api

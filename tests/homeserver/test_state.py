@@ -7,6 +7,8 @@ from tests.homeserver._rooms_base import RoomsTestBase
 
 
 class StateReadTests(RoomsTestBase):
+    """State, members and events as members and strangers read them."""
+
     with_probe = False
 
     def setUp(self) -> None:

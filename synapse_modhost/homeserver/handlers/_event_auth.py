@@ -98,9 +98,9 @@ def is_creator(create: Event, user_id: str) -> bool:
     return False
 
 
-def _get(content: Mapping[str, Any], key: str, default: Any = None) -> Any:
+def _get(content: Any, key: str, default: Any = None) -> Any:
     """A value of an event's (frozen) content without copying it; read-only."""
-    return dict.get(content, key, default)  # type: ignore[arg-type]
+    return dict.get(content, key, default)
 
 
 def get_user_power_level(user_id: str, auth_events: StateMap) -> int:

@@ -125,7 +125,7 @@ class EventPersister:
             except AuthError as e:
                 logger.warning("Denying new event %r because %s", event, e)
                 raise
-        for row, (_, context) in zip(rows, events_and_contexts):
+        for row, (_, context) in zip(rows, events_and_contexts, strict=True):
             await self._pre_persist(row, context)
         persisted = await self.store.persist_events(rows, now_ms=self.hs.time_msec())
         self._announce(persisted)

@@ -371,13 +371,17 @@ class MembershipHandler(ThreepidInviteMixin, MembershipRules):
                 logger.warning("Failed to update join event for room %s - %s", room_id, e)
 
     async def leave_all_rooms(self, user_id: str) -> None:
-        """Deactivation: leave every joined room, reject invites, rescind knocks."""
+        """Deactivation: reject pending invites and knocks, then leave (and forget) every
+        joined room; each failure is logged and skipped (Synapse's
+        ``_reject_pending_invites_and_knocks_for_user`` and ``_part_user``)."""
         requester = create_requester(user_id, authenticated_entity=self.hs.server_name)
         memberships = await self.store.get_rooms_for_user_with_membership(user_id)
-        for room_id, (membership, _, _) in memberships.items():
-            if membership not in ("join", "invite", "knock"):
-                continue
+        pending = [r for r, (m, _, _) in memberships.items() if m in ("invite", "knock")]
+        joined = [r for r, (m, _, _) in memberships.items() if m == "join"]
+        for room_id in pending + joined:
             try:
                 await self.update_membership(requester, user_id, room_id, "leave", ratelimit=False)
+                if room_id in joined:
+                    await self.forget(user_id, room_id)
             except Exception:
                 logger.exception("Failed to part user %r from room %r", user_id, room_id)

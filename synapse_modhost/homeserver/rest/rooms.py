@@ -202,7 +202,9 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         content = parse_json_object_from_request(request)
         await _check_suspended_redaction(hs, requester, event_id)
         room_version = await hs.event_store.get_room_version(room_id)
-        new_rules = room_version is None or room_version.updated_redaction_rules
+        if room_version is None:
+            raise SynapseError(404, "Could not find room_version for %s" % (room_id,), Codes.NOT_FOUND)
+        new_rules = room_version.updated_redaction_rules
         if new_rules:
             if "redacts" in content and content["redacts"] != event_id:
                 raise SynapseError(
