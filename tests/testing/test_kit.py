@@ -164,3 +164,49 @@ class HarnessTests(SynchronousTestCase):
         self.assertEqual(harness.make_request("GET", "/health").text_body, "OK")
         harness.stop()
         self.assertEqual(harness.leftover_delayed_calls(), [])
+
+
+class MatrixHelperTests(ModuleHostTestCase):
+    """The kit's Matrix helpers drive the stand-in's real endpoints (callbacks fire)."""
+
+    modules = [
+        {"module": "sample_modules.list_spam_checker.ListSpamChecker", "config": {"evil_users": ["@mallory:test.local"]}}
+    ]
+
+    def test_users_rooms_messages_media(self) -> None:
+        """register_user, login, create_room, invite, join, send_event and upload_media work together."""
+        alice = self.register_user("alice", "pw1")
+        bob = self.register_user("bob", "pw2")
+        self.assertEqual((alice, bob), ("@alice:test.local", "@bob:test.local"))
+        alice_token = self.login("alice", "pw1")
+        bob_token = self.login("@bob:test.local", "pw2")
+        room_id = self.create_room(alice_token, name="kit")
+        self.invite(room_id, alice_token, bob)
+        self.assertEqual(self.join(room_id, bob_token), room_id)
+        event_id = self.send_event(room_id, bob_token, {"msgtype": "m.text", "body": "hi"})
+        channel = self.make_request("GET", "/_matrix/client/v3/rooms/%s/event/%s" % (room_id, event_id),
+                                    access_token=alice_token)
+        self.assertEqual((channel.code, channel.json_body["content"]["body"]), (200, "hi"))
+        uri = self.upload_media(alice_token, b"bytes", "text/plain", "a.txt")
+        self.assertTrue(uri.startswith("mxc://test.local/"))
+
+    def test_spam_checker_fires_through_send(self) -> None:
+        """A module's check_event_for_spam denies through send_event's real path."""
+        self.register_user("mallory")
+        token = self.login("mallory")
+        room_id = self.create_room(token)
+        from synapse_modhost.testing import RequestFailed
+
+        with self.assertRaises(RequestFailed) as cm:
+            self.send_event(room_id, token, {"msgtype": "m.text", "body": "buy"})
+        self.assertEqual(cm.exception.channel.code, 403)
+        self.assertEqual(cm.exception.channel.json_body["errcode"], "M_FORBIDDEN")
+
+    def test_login_wrong_password(self) -> None:
+        """login with a wrong password raises RequestFailed carrying the 403."""
+        from synapse_modhost.testing import RequestFailed
+
+        self.register_user("carol", "right")
+        with self.assertRaises(RequestFailed) as cm:
+            self.login("carol", "wrong")
+        self.assertEqual(cm.exception.channel.json_body["errcode"], "M_FORBIDDEN")
