@@ -13,6 +13,7 @@ Build events with ``make_event_from_dict(event_dict, room_version, ...)`` or
 
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 _MISSING = object()
+
+# ``isinstance`` against ``typing.Mapping`` goes through the typing module; the ABC is
+# the same check, answered faster.
+_AbcMapping = collections.abc.Mapping
 
 #: The order of keys in ``get_dict()``; other top-level keys follow in input order.
 _DICT_ORDER = (
@@ -80,7 +85,7 @@ def _check_event_refs(refs: Any, v1_format: bool) -> bool:
             isinstance(r, (list, tuple))
             and len(r) == 2
             and isinstance(r[0], str)
-            and isinstance(r[1], Mapping)
+            and isinstance(r[1], _AbcMapping)
             for r in refs
         )
     return all(isinstance(r, str) for r in refs)
@@ -92,11 +97,11 @@ def _validate(d: Mapping[str, Any], rv: RoomVersion) -> Optional[str]:
     checks: List[Tuple[str, Any, bool]] = [
         ("type", str, True),
         ("sender", str, True),
-        ("content", Mapping, True),
-        ("hashes", Mapping, True),
+        ("content", _AbcMapping, True),
+        ("hashes", _AbcMapping, True),
         ("state_key", str, False),
-        ("signatures", Mapping, False),
-        ("unsigned", Mapping, False),
+        ("signatures", _AbcMapping, False),
+        ("unsigned", _AbcMapping, False),
         (
             "room_id",
             str,
@@ -151,7 +156,7 @@ class Event:
         rv = _room_version(room_version)
         if isinstance(event_dict, (str, bytes)):
             event_dict = json.loads(event_dict)
-        if not isinstance(event_dict, Mapping):
+        if not isinstance(event_dict, _AbcMapping):
             raise ValueError("Failed to parse event: not a JSON object")
         problem = _validate(event_dict, rv)
         if problem is not None:

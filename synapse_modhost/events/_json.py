@@ -24,8 +24,14 @@ def _immutable(obj: object, what: str = "item assignment") -> NoReturn:
     raise TypeError("'%s' object does not support %s" % (type(obj).__name__, what))
 
 
+#: immutable JSON scalars: returned as they are (checked first, by exact type)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A deep, read-only copy of a JSON value (dicts and lists become frozen subclasses)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, dict):
         return FrozenDict._make({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
@@ -35,6 +41,8 @@ def freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """A deep, plain, mutable copy of a JSON value (frozen containers included)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, dict):
         return {k: thaw(v) for k, v in dict.items(value)}
     if isinstance(value, (list, tuple)):
@@ -178,8 +186,12 @@ class FrozenList(List[Any]):
         _immutable(self)
 
 
+# one encoder for every call (``json.dumps`` with options builds a new one each time)
+_canonical_encode = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+
+
 def canonical_json(value: Any) -> bytes:
     """Matrix canonical JSON: sorted keys, no whitespace, raw UTF-8, no NaN/Infinity."""
-    return json.dumps(
-        value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-    ).encode("utf-8")
+    return _canonical_encode(value).encode("utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from twisted.web.resource import IResource, Resource
 
@@ -38,14 +38,19 @@ def named_resources(host: "ModuleHost", name: str) -> Dict[str, IResource]:
     resources: Dict[str, IResource]
     if name == "client":
         resources = {
-            "/_matrix/client": rest.build_client_resource(hs),
-            "/_synapse/admin": rest.build_admin_resource(hs),
+            "/_matrix/client": _LazyRouter(lambda: rest.build_client_resource(hs)),
+            "/_synapse/admin": _LazyRouter(lambda: rest.build_admin_resource(hs)),
             "/_matrix/static": _StaticPage(),
         }
         # Synapse also serves the media API when a listener names only ``client``.
         resources.update(named_resources(host, "media"))
     elif name == "media":
-        resources = rest.build_media_resources(hs)
+        media = _LazyRouter(lambda: rest.build_media_resources(hs)["/_matrix/media/v3"])
+        resources = {
+            "/_matrix/media/r0": media,
+            "/_matrix/media/v3": media,
+            "/_matrix/media/v1": media,
+        }
     elif name == "federation":
         resources = {"/_matrix/federation": JsonResource(canonical_json=True)}
     elif name == "keys":
@@ -55,6 +60,33 @@ def named_resources(host: "ModuleHost", name: str) -> Dict[str, IResource]:
         resources = {}
     cache[name] = resources
     return resources
+
+
+class _LazyRouter(Resource):
+    """A leaf standing in for one of the stand-in's routers, built on its first request.
+
+    The Client-Server, admin and media routers import every handler; building them when a
+    request first needs them keeps start-up (and a host that only serves module
+    resources) light. Like the routers, it is a leaf: module paths below it are never
+    reached, as on Synapse.
+    """
+
+    isLeaf = True
+
+    def __init__(self, build: Callable[[], IResource]) -> None:
+        super().__init__()
+        self._build: Optional[Callable[[], IResource]] = build
+        self._router: Optional[IResource] = None
+
+    @property
+    def router(self) -> IResource:
+        if self._router is None:
+            assert self._build is not None
+            self._router, self._build = self._build(), None
+        return self._router
+
+    def render(self, request: Any) -> Any:
+        return self.router.render(request)
 
 
 class _StaticPage(Resource):

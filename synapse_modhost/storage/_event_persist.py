@@ -48,6 +48,10 @@ _UPSERT_MEMBERSHIP = (
 )
 
 
+#: ``json.dumps(value, separators=(",", ":"))`` without building an encoder per call
+_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @attr.s(slots=True, auto_attribs=True)
 class PersistRow:
     """One event to write, with the facts the transaction needs about it."""
@@ -98,7 +102,7 @@ def _event_row(row: PersistRow) -> Tuple[Any, ...]:
         event.depth,
         event.origin_server_ts,
         row.json(),
-        json.dumps(row.metadata(), separators=(",", ":")),
+        _encode_compact(row.metadata()),
         device,
         txn_id,
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import importlib
 import logging
+import re
 import types
 import urllib.parse
 from inspect import isawaitable
@@ -250,8 +252,8 @@ class JsonResource(DirectServeJsonResource):
         super().__init__(canonical_json, extract_context, clock=clock)
         self.hs = hs
         self._routes: Dict[Pattern[str], Dict[bytes, _PathEntry]] = {}
-        # (pattern.match, methods) in registration order; rebuilt when a pattern is added.
-        self._route_list: List[Tuple[Callable[[str], Any], Dict[bytes, _PathEntry]]] | None = None
+        # The patterns indexed by literal path prefix; rebuilt when a pattern is added.
+        self._route_index: _RouteNode | None = None
 
     def register_paths(
         self,
@@ -268,21 +270,30 @@ class JsonResource(DirectServeJsonResource):
             methods = self._routes.get(pattern)
             if methods is None:
                 methods = self._routes[pattern] = {}
-                self._route_list = None
+                self._route_index = None
             methods[method_bytes] = _PathEntry(callback, servlet_classname)
 
     def _get_handler_for_request(
         self, request: Request
     ) -> Tuple[ServletCallback, str, Dict[str, Any]]:
         """The callback, servlet name and keyword arguments for ``request``."""
-        routes = self._route_list
-        if routes is None:
-            routes = self._route_list = [(p.match, m) for p, m in self._routes.items()]
+        node = self._route_index
+        if node is None:
+            node = self._route_index = _build_route_index(self._routes)
         path = request.path.decode("ascii")
         method = request.method
         if method == b"HEAD":
             method = b"GET"
-        for match, methods in routes:
+        # The deepest node whose segments start the path lists, in registration order,
+        # every pattern that can match it (the others' literal prefixes rule them out).
+        segments = path.split("/")
+        segments.pop()
+        for segment in segments:
+            child = node.children.get(segment)
+            if child is None:
+                break
+            node = child
+        for match, methods in node.routes:
             m = match(path)
             if m is not None:
                 entry = methods.get(method)
@@ -305,6 +316,120 @@ class JsonResource(DirectServeJsonResource):
 
     def _send_error_response(self, f: Failure, request: Request) -> None:
         return_json_error(f, request, getattr(self.hs, "config", None))
+
+
+_Route = Tuple[Callable[[str], Any], Dict[bytes, _PathEntry]]
+
+#: the most literal prefixes worked out for one pattern (alternations multiply them)
+_MAX_PREFIXES = 64
+
+try:  # the regex parser ``re`` itself uses (``sre_parse`` before Python 3.11)
+    _sre: Any = importlib.import_module("re._parser")
+except ImportError:  # pragma: no cover - Python < 3.11
+    _sre = None
+
+
+class _RouteNode:
+    """One path segment of the route index: ``routes`` are ``(pattern.match, methods)``
+    of every pattern whose literal prefix the segments down to here satisfy (or that has
+    no usable prefix), in registration order."""
+
+    __slots__ = ("children", "routes", "_indices")
+
+    def __init__(self) -> None:
+        self.children: Dict[str, _RouteNode] = {}
+        self.routes: List[_Route] = []
+        self._indices: List[int] = []
+
+
+def _build_route_index(routes: Dict[Pattern[str], Dict[bytes, _PathEntry]]) -> _RouteNode:
+    """Index ``routes`` (in registration order) by the literal start of their patterns.
+
+    A pattern whose every match starts with ``/a/b/c...`` can only match paths whose
+    ``/``-separated segments begin ``"", "a", "b"``: it is listed at that node and every
+    node below it. Matching then tries, in registration order, only the patterns listed
+    at the deepest node the path reaches, which gives the same first match as trying
+    them all.
+    """
+    root = _RouteNode()
+    ordered = [(p.match, m) for p, m in routes.items()]
+    for index, pattern in enumerate(routes):
+        for prefix in _literal_prefixes(pattern):
+            node = root
+            for segment in prefix[: prefix.rfind("/") + 1].split("/")[:-1]:
+                child = node.children.get(segment)
+                if child is None:
+                    child = node.children[segment] = _RouteNode()
+                node = child
+            node._indices.append(index)
+
+    def finish(node: _RouteNode, inherited: List[int]) -> None:
+        indices = sorted(set(inherited).union(node._indices))
+        node.routes = [ordered[i] for i in indices]
+        node._indices = []
+        for child in node.children.values():
+            finish(child, indices)
+
+    finish(root, [])
+    return root
+
+
+def _literal_prefixes(pattern: Pattern[str]) -> List[str]:
+    """Strings one of which starts every string ``pattern.match`` matches (``[""]`` when
+    nothing is known)."""
+    source = pattern.pattern
+    if _sre is None or not isinstance(source, str) or pattern.flags & re.IGNORECASE:
+        return [""]
+    try:
+        parsed = _sre.parse(source, pattern.flags)
+    except Exception:  # pragma: no cover - it compiled, so it parses
+        return [""]
+    prefixes, _ = _walk_literals(list(parsed), [""], True)
+    return prefixes
+
+
+def _walk_literals(items: List[Any], prefixes: List[str], at_start: bool) -> Tuple[List[str], bool]:
+    """Extend ``prefixes`` by the literal text ``items`` begin with; also whether every
+    item was literal (so what follows them may extend the prefixes further)."""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            prefixes = [p + chr(av) for p in prefixes]
+            at_start = False
+        elif op is _sre.AT and av is _sre.AT_BEGINNING and at_start:
+            continue
+        elif op is _sre.IN and all(o is _sre.LITERAL for o, _ in av):
+            # a set of characters (the parser turns ``v1|v2`` into ``v[12]``)
+            chars = [chr(c) for _, c in av]
+            if len(prefixes) * len(chars) > _MAX_PREFIXES:
+                return prefixes, False
+            prefixes = list(dict.fromkeys(p + c for p in prefixes for c in chars))
+            at_start = False
+        elif op is _sre.SUBPATTERN:
+            _, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                return prefixes, False
+            prefixes, complete = _walk_literals(list(sub), prefixes, at_start)
+            if not complete:
+                return prefixes, False
+            at_start = at_start and all(not p for p in prefixes)
+        elif op is _sre.BRANCH:
+            _, alternatives = av
+            extended: List[str] = []
+            complete = True
+            for alternative in alternatives:
+                found, whole = _walk_literals(list(alternative), prefixes, at_start)
+                extended.extend(found)
+                complete = complete and whole
+            extended = list(dict.fromkeys(extended))
+            if len(extended) > _MAX_PREFIXES:
+                return prefixes, False
+            prefixes = extended
+            if not complete:
+                return prefixes, False
+            at_start = at_start and all(not p for p in prefixes)
+        else:
+            return prefixes, False
+    return prefixes, True
 
 
 class AdditionalResource(DirectServeJsonResource):
