@@ -159,4 +159,7 @@ def run(
 
 def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Console-script entry point."""
+    from synapse_modhost._http2 import disable_http2_server
+
+    disable_http2_server()
     sys.exit(run(argv))
