@@ -396,11 +396,16 @@ def _timeout_to_request_timed_out_error(f: Failure) -> Failure:
 
 @implementer(IBodyProducer)
 class _BytesProducer:
-    """Writes a bytes body in one go (no cooperator, so no global reactor)."""
+    """Writes a body in one go (no cooperator, so no global reactor); takes bytes, str
+    (UTF-8) or a file-like object (the test kit's in-memory treq clients use it too)."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.length = len(body)
+    def __init__(self, body: Any) -> None:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif not isinstance(body, bytes):
+            body = body.read()
+        self.body: bytes = body
+        self.length = len(self.body)
 
     def startProducing(self, consumer: Any) -> defer.Deferred[None]:
         consumer.write(self.body)
