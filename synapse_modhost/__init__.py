@@ -1,12 +1,12 @@
 """synapse-modhost: a Twisted-native host for Synapse modules.
 
-Build a host from a Synapse-format config, then start it::
+Build a host from a Synapse-format config and the reactor your program runs, then
+start it::
 
-    from twisted.internet import reactor
     from synapse_modhost import build_host
 
     host = build_host(["homeserver.yaml"], reactor)
-    host.start()
+    host.start()      # constructs modules, builds the sites, binds the listeners
     reactor.run()
 """
 
