@@ -196,6 +196,12 @@ class HomeServer:
         return MediaHandler(self)
 
     @cached_property
+    def account_validity(self) -> Any:
+        from synapse_modhost.homeserver.handlers.account_validity import AccountValidityHandler
+
+        return AccountValidityHandler(self)
+
+    @cached_property
     def admin(self) -> "AdminHandler":
         from synapse_modhost.homeserver.handlers.admin import AdminHandler
 

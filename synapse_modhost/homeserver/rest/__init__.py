@@ -37,9 +37,10 @@ CLIENT_AREAS = (
     "directory",
     "user_directory",
     "media_client",
+    "account_validity",
 )
 #: modules whose servlets live under ``/_synapse/admin``
-ADMIN_AREAS = ("admin_users", "admin_rooms")
+ADMIN_AREAS = ("admin_users", "admin_rooms", "admin_account_validity")
 #: modules whose servlets live under ``/_matrix/media/{r0,v3,v1}``
 MEDIA_AREAS = ("media",)
 
