@@ -67,6 +67,13 @@ def _args(request: Request) -> Args:
     return request.args or {}
 
 
+def _missing_integer_param(name: str) -> SynapseError:
+    # Synapse's text, also used (as is) by its JSON query-parameter helper.
+    return SynapseError(
+        _BAD, f"Missing required integer query parameter {name}", Codes.MISSING_PARAM
+    )
+
+
 def parse_integer(
     request: Request,
     name: str,
@@ -94,9 +101,7 @@ def parse_integer_from_args(
     if name_bytes not in args:
         if not required:
             return default
-        raise SynapseError(
-            _BAD, f"Missing required integer query parameter {name}", Codes.MISSING_PARAM
-        )
+        raise _missing_integer_param(name)
     try:
         value = int(args[name_bytes][0])
     except Exception:
@@ -263,9 +268,7 @@ def parse_json_from_args(
     if name_bytes not in args:
         if not required:
             return default
-        raise SynapseError(
-            _BAD, f"Missing required integer query parameter {name}", Codes.MISSING_PARAM
-        )
+        raise _missing_integer_param(name)
     text = parse_string_from_args(args, name, required=True, encoding=encoding)
     assert text is not None
     try:

@@ -27,6 +27,7 @@ from synapse_modhost.homeserver.handlers._filtering import EventFilter
 from synapse_modhost.homeserver.handlers._serialize import serialize_events_for_client
 from synapse_modhost.homeserver.handlers._visibility import (
     FilteredEvent,
+    _stream,
     filter_events_for_client,
     load_room_history,
 )
@@ -39,10 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["MessageHandler"]
 
 JsonDict = Dict[str, Any]
-
-
-def _stream(event: Any) -> int:
-    return int(event.internal_metadata.stream_ordering or 0)
 
 
 class MessageHandler:

@@ -40,6 +40,7 @@ from synapse_modhost.homeserver.handlers._visibility import (
     FilteredEvent,
     RoomStateHistory,
     StateKey,
+    _stream,
     filter_events_for_client,
     load_room_history,
 )
@@ -57,10 +58,6 @@ JsonDict = Dict[str, Any]
 
 #: Synapse tries this many pages when visibility hides events from a timeline
 _MAX_PAGES = 5
-
-
-def _stream(event: Any) -> int:
-    return int(event.internal_metadata.stream_ordering or 0)
 
 
 @attr.s(slots=True, auto_attribs=True)

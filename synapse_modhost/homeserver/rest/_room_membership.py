@@ -28,10 +28,6 @@ JsonDict = Dict[str, Any]
 Response = Tuple[int, Any]
 
 
-def _path(request: Any) -> str:
-    return request.path.decode("utf-8")
-
-
 async def resolve_room_id(
     hs: "HomeServer", room_identifier: str, remote_room_hosts: Optional[List[str]]
 ) -> Tuple[str, Optional[List[str]]]:
@@ -45,7 +41,11 @@ async def resolve_room_id(
 
 
 def register_servlets(hs: "HomeServer", http_server: Any, txns: HttpTransactionCache) -> None:
-    from synapse_modhost.homeserver.rest.rooms import register_txn_path
+    from synapse_modhost.homeserver.rest.rooms import (
+        _path,
+        register_txn_handler,
+        register_txn_path,
+    )
 
     auth = hs.auth
     state_handler = get_state_handler(hs)
@@ -65,18 +65,14 @@ def register_servlets(hs: "HomeServer", http_server: Any, txns: HttpTransactionC
         )  # fmt: skip
         return 200, {"room_id": room_id}
 
-    async def on_join_post(request: Any, room_identifier: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await join(request, requester, room_identifier, None)
-
-    async def on_join_put(request: Any, room_identifier: str, txn_id: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await txns.fetch_or_execute(
-            _path(request), requester, join, request, requester, room_identifier, txn_id
-        )
-
-    register_txn_path(
-        http_server, "/join/(?P<room_identifier>[^/]*)", on_join_post, on_join_put, "JoinRoomAliasServlet"
+    register_txn_handler(
+        http_server,
+        hs,
+        txns,
+        "/join/(?P<room_identifier>[^/]*)",
+        join,
+        "JoinRoomAliasServlet",
+        allow_guest=True,
     )
 
     # ------------------------------------------------------------------ /rooms/{roomId}/{action}
@@ -115,22 +111,14 @@ def register_servlets(hs: "HomeServer", http_server: Any, txns: HttpTransactionC
             pass
         return 200, ({"room_id": room_id} if membership_action == "join" else {})
 
-    async def on_membership_post(request: Any, room_id: str, membership_action: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await membership(request, requester, room_id, membership_action, None)
-
-    async def on_membership_put(request: Any, room_id: str, membership_action: str, txn_id: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await txns.fetch_or_execute(
-            _path(request), requester, membership, request, requester, room_id, membership_action, txn_id
-        )
-
-    register_txn_path(
+    register_txn_handler(
         http_server,
+        hs,
+        txns,
         "/rooms/(?P<room_id>[^/]*)/(?P<membership_action>join|invite|leave|ban|unban|kick)",
-        on_membership_post,
-        on_membership_put,
+        membership,
         "RoomMembershipRestServlet",
+        allow_guest=True,
     )
 
     # ------------------------------------------------------------------ /forget

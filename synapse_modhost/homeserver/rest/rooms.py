@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+import functools
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.errors import ShadowBanError, SynapseError
@@ -19,7 +20,7 @@ from synapse_modhost.web._servlet import parse_json_object_from_request, parse_s
 if TYPE_CHECKING:
     from synapse_modhost.homeserver._hs import HomeServer
 
-__all__ = ["fake_event_id", "register_servlets", "register_txn_path"]
+__all__ = ["fake_event_id", "register_servlets", "register_txn_handler", "register_txn_path"]
 
 JsonDict = Dict[str, Any]
 Response = Tuple[int, Any]
@@ -40,6 +41,33 @@ def register_txn_path(http_server: Any, regex: str, on_post: Any, on_put: Any, n
 
 def _path(request: Any) -> str:
     return request.path.decode("utf-8")
+
+
+def register_txn_handler(
+    http_server: Any,
+    hs: "HomeServer",
+    txns: HttpTransactionCache,
+    regex: str,
+    handler: Callable[..., Awaitable[Response]],
+    name: str,
+    *,
+    allow_guest: bool = False,
+) -> None:
+    """:func:`register_txn_path` for ``handler(request, requester, **path_groups, txn_id=…)``:
+    the POST runs it with ``txn_id=None``, the PUT once per transaction (by path and
+    requester)."""
+    auth = hs.auth
+
+    async def on_post(request: Any, **groups: str) -> Response:
+        requester = await auth.get_user_by_req(request, allow_guest=allow_guest)
+        return await handler(request, requester, txn_id=None, **groups)
+
+    async def on_put(request: Any, txn_id: str, **groups: str) -> Response:
+        requester = await auth.get_user_by_req(request, allow_guest=allow_guest)
+        execute = functools.partial(handler, request, requester, txn_id=txn_id, **groups)
+        return await txns.fetch_or_execute(_path(request), requester, execute)
+
+    register_txn_path(http_server, regex, on_post, on_put, name)
 
 
 def suspended_hint(hs: "HomeServer", request: Any) -> Optional[bool]:
@@ -99,22 +127,14 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
             event_id = fake_event_id()
         return 200, {"event_id": event_id}
 
-    async def on_send_post(request: Any, room_id: str, event_type: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await send(request, requester, room_id, event_type, None)
-
-    async def on_send_put(request: Any, room_id: str, event_type: str, txn_id: str) -> Response:
-        requester = await auth.get_user_by_req(request, allow_guest=True)
-        return await txns.fetch_or_execute(
-            _path(request), requester, send, request, requester, room_id, event_type, txn_id
-        )
-
-    register_txn_path(
+    register_txn_handler(
         http_server,
+        hs,
+        txns,
         "/rooms/(?P<room_id>[^/]*)/send/(?P<event_type>[^/]*)",
-        on_send_post,
-        on_send_put,
+        send,
         "RoomSendEventRestServlet",
+        allow_guest=True,
     )
 
     # ------------------------------------------------------------------ state
@@ -232,21 +252,12 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
             new_id = fake_event_id()
         return 200, {"event_id": new_id}
 
-    async def on_redact_post(request: Any, room_id: str, event_id: str) -> Response:
-        requester = await auth.get_user_by_req(request)
-        return await redact(request, requester, room_id, event_id, None)
-
-    async def on_redact_put(request: Any, room_id: str, event_id: str, txn_id: str) -> Response:
-        requester = await auth.get_user_by_req(request)
-        return await txns.fetch_or_execute(
-            _path(request), requester, redact, request, requester, room_id, event_id, txn_id
-        )
-
-    register_txn_path(
+    register_txn_handler(
         http_server,
+        hs,
+        txns,
         "/rooms/(?P<room_id>[^/]*)/redact/(?P<event_id>[^/]*)",
-        on_redact_post,
-        on_redact_put,
+        redact,
         "RoomRedactEventRestServlet",
     )
 
