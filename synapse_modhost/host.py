@@ -255,25 +255,48 @@ class ModuleHost:
 
     async def open_database(self) -> None:
         """Open (creating on first start) the database and bring its schema up to date."""
-        if self.engine is not None:
-            return
+        if self.engine is None:
+            await self._begin_opening_database()
+
+    def _begin_opening_database(self) -> "defer.Deferred[None]":
+        """Open the connection now and bring the schema up to date (on the database
+        thread when there is one); the Deferred fires once it is."""
         from synapse_modhost.homeserver import HomeServer
-        from synapse_modhost.storage import StorageError, open_database
+        from synapse_modhost.storage import SqliteEngine, StorageError, apply_migrations
 
         path = self.config.database.database
-        try:
-            self.engine = await open_database(
-                self.reactor,
-                path,
-                threaded=self.database_threaded,
-                server_name=self.config.server.server_name,
+
+        def startup_error(e: BaseException) -> StartupError:
+            return StartupError(
+                "cannot open the database %r (database.args.database): %s" % (path, e)
             )
+
+        engine = SqliteEngine(
+            self.reactor,
+            path,
+            threaded=self.database_threaded,
+            server_name=self.config.server.server_name,
+        )
+        try:
+            engine.start()
         except StorageError as e:
-            raise StartupError("cannot open the database %r (database.args.database): %s" % (path, e)) from e
-        self._hs = HomeServer(self, self.engine)
+            raise startup_error(e) from e
+        self.engine = engine
+        self._hs = HomeServer(self, engine)
+
+        def failed(f: Any) -> None:
+            f.trap(StorageError)
+            raise startup_error(f.value) from f.value
+
+        migrated: defer.Deferred[None] = apply_migrations(engine).addCallbacks(
+            lambda _: None, failed
+        )
+        return migrated
 
     async def _start(self, listen: bool) -> None:
         try:
+            # The schema is up to date before any module is constructed, as on Synapse:
+            # a constructor's run_db_interaction sees every table.
             await self.open_database()
             self.load_modules()
             self.build_sites()

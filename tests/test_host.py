@@ -128,3 +128,58 @@ class RealReactorHostTests(TestCase):
         self.assertIn("sample_modules.list_spam_checker.ListSpamChecker -> spam_checker.check_event_for_spam", text)
         self.assertRegex(text, r"Attaching .*IsEvilResource.* to path b?'?/_synapse/client/list_spam_checker/is_evil")
         self.assertIn("now listening on TCP port", text)
+
+
+class DatabaseStartupTests(TestCase):
+    """The database opens while modules load; a module's early query waits for the schema."""
+
+    def setUp(self) -> None:
+        from twisted.internet import reactor
+
+        self.reactor: Any = reactor
+        self.mods = TempModules(self.mktemp())
+        self.addCleanup(self.mods.cleanup)
+        self.mods.write("dbmods", """
+            class CountsUsers:
+                result = []
+
+                def __init__(self, config, api):
+                    d = api.run_db_interaction("count", self.count)
+                    d.addCallback(CountsUsers.result.append)
+
+                @staticmethod
+                def count(txn):
+                    txn.execute("SELECT COUNT(*) FROM users")
+                    return txn.fetchone()[0]
+        """)
+
+    @defer.inlineCallbacks
+    def test_constructor_query_runs_after_migrations(self) -> Any:
+        """A run_db_interaction from a constructor, on the threaded database, sees the schema."""
+        path = os.path.join(os.path.abspath(self.mktemp()), "hs.db")
+        cfg = config_dict(
+            database={"name": "sqlite3", "args": {"database": path}},
+            modules=[modules_entry("dbmods.CountsUsers")],
+        )
+        host = build_host(cfg, self.reactor)
+        self.addCleanup(host.stop)
+        yield host.start()
+        import dbmods  # type: ignore[import-not-found]
+
+        yield host.hs.db_pool.runInteraction("sync", lambda txn: None)
+        self.assertEqual(dbmods.CountsUsers.result, [0])
+
+    @defer.inlineCallbacks
+    def test_unopenable_database(self) -> Any:
+        """A database path that cannot be created fails start-up naming the path."""
+        blocker = os.path.abspath(self.mktemp())
+        with open(blocker, "w") as f:
+            f.write("a file, not a directory")
+        cfg = config_dict(database={"name": "sqlite3", "args": {"database": os.path.join(blocker, "hs.db")}})
+        host = build_host(cfg, self.reactor)
+        from synapse_modhost.host import StartupError
+
+        failure = yield self.assertFailure(host.start(), StartupError)
+        self.assertIn("cannot open the database", str(failure))
+        self.assertIn(blocker, str(failure))
+        self.assertEqual(host.listening_ports, [])
