@@ -11,37 +11,61 @@
 
 Under pytest the same is available as fixtures (``modhost`` and friends): see
 ``synapse_modhost.testing.pytest_plugin`` and docs/testing.md.
+
+The names below load on first use: pytest imports this package for its plugin in every
+run of an environment where synapse-modhost is installed, and that must stay cheap.
 """
 
-from synapse_modhost._http2 import disable_http2_server
+from __future__ import annotations
 
-disable_http2_server()  # before twisted.web loads: the in-memory site never speaks HTTP/2
+import importlib
+from typing import TYPE_CHECKING, Any, Dict
 
-from synapse_modhost.testing._case import (  # noqa: E402
-    DEFAULT_CONFIG,
-    ModuleHostTestCase,
-    deep_merge,
-    default_config,
-    override_config,
-)
-from synapse_modhost.testing._channel import FakeChannel, make_request  # noqa: E402
-from synapse_modhost.testing._factories import make_event, make_requester, make_state_map  # noqa: E402
-from synapse_modhost.testing._harness import HostHarness, RequestFailed  # noqa: E402
-from synapse_modhost.testing._http_stub import HttpClientStub, StubbedRequest  # noqa: E402
+if TYPE_CHECKING:
+    from synapse_modhost.testing._case import (  # noqa: F401
+        DEFAULT_CONFIG,
+        ModuleHostTestCase,
+        deep_merge,
+        default_config,
+        override_config,
+    )
+    from synapse_modhost.testing._channel import FakeChannel, make_request  # noqa: F401
+    from synapse_modhost.testing._factories import (  # noqa: F401
+        make_event,
+        make_requester,
+        make_state_map,
+    )
+    from synapse_modhost.testing._harness import HostHarness, RequestFailed  # noqa: F401
+    from synapse_modhost.testing._http_stub import HttpClientStub, StubbedRequest  # noqa: F401
 
-__all__ = [
-    "DEFAULT_CONFIG",
-    "FakeChannel",
-    "HostHarness",
-    "HttpClientStub",
-    "ModuleHostTestCase",
-    "RequestFailed",
-    "StubbedRequest",
-    "deep_merge",
-    "default_config",
-    "make_event",
-    "make_request",
-    "make_requester",
-    "make_state_map",
-    "override_config",
-]
+_EXPORTS: Dict[str, str] = {
+    "DEFAULT_CONFIG": "_case",
+    "ModuleHostTestCase": "_case",
+    "deep_merge": "_case",
+    "default_config": "_case",
+    "override_config": "_case",
+    "FakeChannel": "_channel",
+    "make_request": "_channel",
+    "make_event": "_factories",
+    "make_requester": "_factories",
+    "make_state_map": "_factories",
+    "HostHarness": "_harness",
+    "RequestFailed": "_harness",
+    "HttpClientStub": "_http_stub",
+    "StubbedRequest": "_http_stub",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    value = getattr(importlib.import_module("synapse_modhost.testing." + module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> Any:
+    return sorted(set(globals()) | set(_EXPORTS))

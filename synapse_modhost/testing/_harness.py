@@ -11,6 +11,8 @@ from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
+# before twisted.web loads: the in-memory site never speaks HTTP/2
+import synapse_modhost.testing._no_http2  # noqa: F401
 from synapse_modhost.testing._channel import Content, FakeChannel, make_request
 from synapse_modhost.testing._http_stub import HttpClientStub
 

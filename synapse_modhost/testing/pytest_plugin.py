@@ -17,20 +17,19 @@ Fixtures: ``modhost_modules`` (override it: the ``modules:`` list), ``modhost_co
 A test fails if it leaves delayed calls pending or an unanswered outbound request.
 
 pytest is not a dependency of synapse-modhost: this module is only imported by pytest.
+It is loaded in every pytest run of an environment where synapse-modhost is installed, so
+it imports nothing of the host until a test asks for one of its fixtures.
 """
 
 from __future__ import annotations
 
 import gc
-from typing import Any, Callable, Dict, Iterator, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List
 
 import pytest
 
-from synapse_modhost.testing._case import default_config
-from synapse_modhost.testing._factories import make_event as _make_event
-from synapse_modhost.testing._factories import make_requester as _make_requester
-from synapse_modhost.testing._factories import make_state_map as _make_state_map
-from synapse_modhost.testing._harness import HostHarness
+if TYPE_CHECKING:
+    from synapse_modhost.testing._harness import HostHarness
 
 
 @pytest.fixture
@@ -42,6 +41,8 @@ def modhost_modules() -> List[Dict[str, Any]]:
 @pytest.fixture
 def modhost_config(modhost_modules: List[Dict[str, Any]], tmp_path: Any) -> Dict[str, Any]:
     """The test host's config dict."""
+    from synapse_modhost.testing import default_config
+
     config = default_config()
     config["modules"] = modhost_modules
     config["media_store_path"] = str(tmp_path / "media_store")
@@ -49,8 +50,10 @@ def modhost_config(modhost_modules: List[Dict[str, Any]], tmp_path: Any) -> Dict
 
 
 @pytest.fixture
-def modhost(modhost_config: Dict[str, Any]) -> Iterator[HostHarness]:
+def modhost(modhost_config: Dict[str, Any]) -> Iterator["HostHarness"]:
     """A started host in memory."""
+    from synapse_modhost.testing import HostHarness
+
     harness = HostHarness(modhost_config)
     harness.start()
     yield harness
@@ -70,7 +73,7 @@ def modhost(modhost_config: Dict[str, Any]) -> Iterator[HostHarness]:
 
 
 @pytest.fixture
-def modhost_http(modhost: HostHarness) -> Any:
+def modhost_http(modhost: "HostHarness") -> Any:
     """The stub behind the modules' ``api.http_client``."""
     return modhost.http_stub
 
@@ -78,16 +81,22 @@ def modhost_http(modhost: HostHarness) -> Any:
 @pytest.fixture
 def make_event() -> Callable[..., Any]:
     """``make_event(type, sender, room_id, content, state_key, ...)``."""
-    return _make_event
+    from synapse_modhost.testing import make_event
+
+    return make_event
 
 
 @pytest.fixture
 def make_requester() -> Callable[..., Any]:
     """``make_requester(user_id, ...)``."""
-    return _make_requester
+    from synapse_modhost.testing import make_requester
+
+    return make_requester
 
 
 @pytest.fixture
 def make_state_map() -> Callable[..., Any]:
     """``make_state_map(*state_events)``."""
-    return _make_state_map
+    from synapse_modhost.testing import make_state_map
+
+    return make_state_map
