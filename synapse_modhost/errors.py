@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from http import HTTPStatus
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from synapse_modhost._codes import Codes
 
@@ -230,8 +230,3 @@ class InvalidRuleException(Exception):
 
 class RuleNotFoundException(Exception):
     """No push rule with that id."""
-
-
-def error_headers(error: CodeMessageException) -> Mapping[str, str]:
-    """The headers an error asks to be sent with its response."""
-    return error.headers or {}

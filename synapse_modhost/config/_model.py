@@ -6,7 +6,7 @@ homeserver.yaml; every other part of the host reads these values, never the raw 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Mapping, Tuple
 
 import attr
 
@@ -196,8 +196,3 @@ class HomeServerConfig:
     def get(self, key: str, default: Any = None) -> Any:
         """A raw top-level value (for things the host does not model)."""
         return self.raw.get(key, default)
-
-
-def config_dict(config: HomeServerConfig) -> Dict[str, Any]:
-    """The raw mapping, copied."""
-    return dict(config.raw)

@@ -35,14 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["HomeServer"]
 
 
-def _build(module: str, name: str, *args: Any) -> Any:
-    """``module.name(*args)``, imported on first use (each handler costs nothing until a
-    request or a module needs it)."""
-    import importlib
-
-    return getattr(importlib.import_module(module), name)(*args)
-
-
 class HomeServer:
     """Stores and handlers for one host. ``engine`` is the storage engine."""
 
