@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from synapse_modhost._version import SYNAPSE_VERSION, __version__
-from synapse_modhost.config import ConfigError
 
 if TYPE_CHECKING:
-    from synapse_modhost.config import HomeServerConfig
+    from synapse_modhost.config import ConfigError, HomeServerConfig
     from synapse_modhost.host import ModuleHost
 
 __all__ = [
@@ -57,8 +56,14 @@ def build_host(
 
 
 def __getattr__(name: str) -> Any:
+    # Loaded on first use: ``python -m synapse_modhost`` imports this package before the
+    # command line runs, and the command line wants to choose what start-up imports when.
     if name == "ModuleHost":
         from synapse_modhost.host import ModuleHost
 
         return ModuleHost
-    raise AttributeError(name)
+    if name == "ConfigError":
+        from synapse_modhost.config import ConfigError
+
+        return ConfigError
+    raise AttributeError("module 'synapse_modhost' has no attribute %r" % (name,))

@@ -19,6 +19,42 @@ from synapse_modhost.config import read_config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class StartupCollectorTests(SynchronousTestCase):
+    """The garbage collector the entry point pauses for start-up comes back once the host is up."""
+
+    def test_collector_resumes_after_start(self) -> None:
+        """With resume_gc, the collector is enabled again once the listeners are up."""
+        import gc
+
+        directory = os.path.abspath(self.mktemp())
+        path = os.path.join(directory, "homeserver.yaml")
+        self.assertEqual(run(["--generate-config", "-H", "gc.example", "-c", path], out=io.StringIO(),
+                             err=io.StringIO()), 0)
+        was_enabled = gc.isenabled()
+        self.addCleanup(lambda: gc.enable() if was_enabled else gc.disable())
+        self.addCleanup(gc.unfreeze)
+        gc.disable()
+        err = io.StringIO()
+        reactor = MemoryReactorClock()
+        self.assertEqual(run(["-c", path], reactor=reactor, err=err, setup_logs=False, resume_gc=True), 0,
+                         err.getvalue())
+        self.assertTrue(gc.isenabled())
+
+    def test_collector_left_alone_without_resume(self) -> None:
+        """Without resume_gc (a caller that did not pause it), run() does not switch it on."""
+        import gc
+
+        directory = os.path.abspath(self.mktemp())
+        path = os.path.join(directory, "homeserver.yaml")
+        run(["--generate-config", "-H", "gc.example", "-c", path], out=io.StringIO(), err=io.StringIO())
+        was_enabled = gc.isenabled()
+        self.addCleanup(lambda: gc.enable() if was_enabled else gc.disable())
+        self.addCleanup(gc.unfreeze)
+        gc.disable()
+        self.assertEqual(run(["-c", path], reactor=MemoryReactorClock(), err=io.StringIO(), setup_logs=False), 0)
+        self.assertFalse(gc.isenabled())
+
+
 class GenerateConfigTests(SynchronousTestCase):
     """--generate-config writes a config that runs as is."""
 

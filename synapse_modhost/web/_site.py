@@ -28,6 +28,22 @@ class _SynapseChannel(HTTPChannel):
     """
 
     site: SynapseSite
+    _host: IAddress | None = None
+    _peer: IAddress | None = None
+
+    # Twisted's Request asks for both addresses on every request (a getsockname call and
+    # two address objects each time); a connection's addresses never change.
+    def getHost(self) -> IAddress:
+        host = self._host
+        if host is None:
+            host = self._host = super().getHost()
+        return host
+
+    def getPeer(self) -> IAddress:
+        peer = self._peer
+        if peer is None:
+            peer = self._peer = super().getPeer()
+        return peer
 
     def connectionMade(self) -> None:
         super().connectionMade()
