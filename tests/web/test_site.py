@@ -450,3 +450,32 @@ class SiteLifecycleTests(SynchronousTestCase):
         self.assertEqual(req.our_server_name, "other.example")
         self.assertEqual(req._max_request_body_size, 5)
         self.assertIs(req.synapse_site, site)
+
+
+class ChannelAddressTests(SynchronousTestCase):
+    """A connection's addresses are read from its transport once, whatever the number of requests."""
+
+    def test_addresses_read_once_per_connection(self) -> None:
+        """Three requests on one keep-alive connection ask the transport for each address once."""
+        root = CaptureResource()
+        site, _ = make_site(root)
+        conn = Connection(site)
+        calls = {"host": 0, "peer": 0}
+        get_host, get_peer = conn.transport.getHost, conn.transport.getPeer
+
+        def counted_host() -> object:
+            calls["host"] += 1
+            return get_host()
+
+        def counted_peer() -> object:
+            calls["peer"] += 1
+            return get_peer()
+
+        conn.transport.getHost = counted_host  # type: ignore[method-assign]
+        conn.transport.getPeer = counted_peer  # type: ignore[method-assign]
+        for _ in range(3):
+            conn.send(raw_request(b"GET", b"/"))
+        self.assertEqual(len(root.requests), 3)
+        self.assertEqual(calls, {"host": 1, "peer": 1})
+        self.assertEqual(root.requests[-1].getHost(), get_host())
+        self.assertEqual(root.requests[-1].getClientAddress(), get_peer())
