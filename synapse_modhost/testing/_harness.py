@@ -13,6 +13,10 @@ from twisted.python.failure import Failure
 
 # before twisted.web loads: the in-memory site never speaks HTTP/2
 import synapse_modhost.testing._no_http2  # noqa: F401
+from synapse_modhost import build_host
+
+# the host's modules load with the kit, so the freeze on loading it covers them
+from synapse_modhost.host import ModuleHost  # noqa: F401
 from synapse_modhost.testing._channel import Content, FakeChannel, make_request
 from synapse_modhost.testing._http_stub import HttpClientStub
 
@@ -35,8 +39,6 @@ class HostHarness:
     binding ports. :meth:`make_request` drives its real Site in memory."""
 
     def __init__(self, config: Dict[str, Any], reactor: Optional[MemoryReactorClock] = None) -> None:
-        from synapse_modhost import build_host
-
         self.reactor = reactor if reactor is not None else MemoryReactorClock()
         self.clock = self.reactor
         self.config = config

@@ -1,0 +1,65 @@
+"""How the kit loads: nothing of the host until first use, then the heap frozen once loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Dict
+
+from twisted.trial.unittest import SynchronousTestCase
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _probe(code: str) -> Dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; it prints one JSON object, returned here."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    if out.returncode != 0:
+        raise AssertionError("probe failed:\n" + out.stderr[-3000:])
+    result: Dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+class KitLoadingTests(SynchronousTestCase):
+    """The kit's package and its pytest plugin stay cheap until a test uses them."""
+
+    def test_plugin_import_loads_nothing_of_the_host(self) -> None:
+        """Importing the package and the pytest plugin loads neither twisted.web nor the host."""
+        found = _probe(
+            "import json, sys\n"
+            "import synapse_modhost.testing, synapse_modhost.testing.pytest_plugin\n"
+            "print(json.dumps({m: m in sys.modules for m in "
+            "('twisted.web.server', 'synapse_modhost.host', 'synapse_modhost.testing._case')}))\n"
+        )
+        self.assertEqual(
+            found,
+            {"twisted.web.server": False, "synapse_modhost.host": False, "synapse_modhost.testing._case": False},
+        )
+
+    def test_first_use_freezes_the_heap_and_keeps_the_collector_on(self) -> None:
+        """The first kit name used loads the host, freezes what is loaded, and leaves the collector enabled."""
+        found = _probe(
+            "import gc, json, sys\n"
+            "import synapse_modhost.testing as kit\n"
+            "before = gc.get_freeze_count()\n"
+            "kit.ModuleHostTestCase\n"
+            "print(json.dumps({'host': 'synapse_modhost.host' in sys.modules,\n"
+            "    'frozen_more': gc.get_freeze_count() > before, 'enabled': gc.isenabled()}))\n"
+        )
+        self.assertEqual(found, {"host": True, "frozen_more": True, "enabled": True})
+
+    def test_a_disabled_collector_stays_disabled(self) -> None:
+        """A process that turned the collector off finds it still off after the kit loads."""
+        found = _probe(
+            "import gc, json\n"
+            "gc.disable()\n"
+            "from synapse_modhost.testing import HostHarness\n"
+            "print(json.dumps({'enabled': gc.isenabled()}))\n"
+        )
+        self.assertEqual(found, {"enabled": False})
