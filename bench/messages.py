@@ -1,6 +1,6 @@
 """Message flow side by side: registering, creating rooms, sending messages, durability.
 
-    python bench/messages.py [--messages 500] [--threads 8] [--no-synapse]
+    python bench/messages.py [--runs 3] [--messages 500] [--threads 8] [--no-synapse]
 
 For each backend (synapse-modhost, and real Synapse 1.163.2 when a Python with
 matrix-synapse is found: $SYNAPSE_PYTHON or ../synapse-venv), on the same Synapse-format
@@ -9,7 +9,9 @@ and create rooms (median ms each), then in one room send 20 warm-up messages, ME
 messages sequentially on one keep-alive connection, and MESSAGES more from THREADS
 threads (each with its own connection). Every acknowledged event id is recorded; the
 backend is stopped (SIGTERM) and started again, and every acknowledged event must be
-readable (`GET /rooms/{id}/event/{eventId}`).
+readable (`GET /rooms/{id}/event/{eventId}`). The backends take turns for RUNS rounds
+(a fresh data directory each time); the table shows each figure's median over the
+rounds, the ratios are between those medians, and "missing after restart" is the total.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ def measure(name: str, make: Any, a: argparse.Namespace) -> Dict[str, Any]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--messages", type=int, default=500)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--users", type=int, default=10)
@@ -160,7 +163,12 @@ def main() -> int:
     a = ap.parse_args()
     syn = None if a.no_synapse else (a.synapse_python or default_synapse_python())
     which = {k: v for k, v in backends(syn).items() if k != "bare twisted.web"}
-    results = {name: measure(name, make, a) for name, make in which.items()}
+    rounds: Dict[str, List[Dict[str, Any]]] = {name: [] for name in which}
+    for i in range(a.runs):
+        for name, make in which.items():
+            rounds[name].append(measure(name, make, a))
+        print("round %d/%d done" % (i + 1, a.runs), file=sys.stderr)
+    results = {name: _medians(runs) for name, runs in rounds.items()}
     print("| backend | register (ms) | createRoom (ms) | sequential msg/s | CPU/msg seq (ms) "
           "| %d clients msg/s | CPU/msg conc (ms) | acked | missing after restart |" % a.threads)
     print("|---|---|---|---|---|---|---|---|---|")
@@ -173,7 +181,19 @@ def main() -> int:
         print("\n- synapse-modhost / Synapse: sequential %.1f×, concurrent %.1f×, register %.2f×, createRoom %.2f×"
               % (m["seq_per_s"] / s["seq_per_s"], m["conc_per_s"] / s["conc_per_s"],
                  m["register_ms"] / s["register_ms"], m["create_room_ms"] / s["create_room_ms"]))
+    for name, runs in rounds.items():
+        print("- %s, %d clients per round: %s msg/s" % (
+            name, a.threads, ", ".join("%.0f" % r["conc_per_s"] for r in runs)))
+    print("- rounds: %d, backends interleaved; medians per figure; acked and missing are totals" % a.runs)
     return 0
+
+
+def _medians(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Each figure's median over the rounds; acknowledged and missing events summed."""
+    out: Dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out["acked"] = sum(r["acked"] for r in runs)
+    out["missing_after_restart"] = sum(r["missing_after_restart"] for r in runs)
+    return out
 
 
 if __name__ == "__main__":
