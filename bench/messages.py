@@ -2,6 +2,10 @@
 
     python bench/messages.py [--runs 3] [--messages 500] [--threads 8] [--no-synapse]
 
+``bcrypt_rounds`` is 4 for every backend (set BENCH_BCRYPT_ROUNDS to change it): at
+Synapse's default of 12, hashing the password (the same bcrypt on both) is most of a
+registration.
+
 For each backend (synapse-modhost, and real Synapse 1.163.2 when a Python with
 matrix-synapse is found: $SYNAPSE_PYTHON or ../synapse-venv), on the same Synapse-format
 config with ListSpamChecker loaded: register users through the shared-secret admin API
