@@ -203,7 +203,7 @@ def delay_cancellation(awaitable: Any) -> "defer.Deferred[Any]":
     inner: defer.Deferred[Any] = defer.ensureDeferred(awaitable) if not isinstance(
         awaitable, defer.Deferred
     ) else awaitable
-    if inner.called and not inner.paused and not inner.callbacks:
+    if inner.called and not inner.paused:
         # Already finished (a callback that never waited on anything, the usual case):
         # there is nothing left to shield, and the result is handed over as it is.
         return inner
