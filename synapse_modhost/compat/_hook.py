@@ -9,6 +9,7 @@ their names resolve on first access to the host's own objects, so
 
 from __future__ import annotations
 
+import dis
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -53,6 +54,15 @@ def importer_name(start: Optional[types.FrameType] = None) -> str:
             return name
         frame = frame.f_back
     return "<unknown>"
+
+
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+def _is_from_import(frame: types.FrameType) -> bool:
+    """Whether ``frame`` is executing a ``from module import name`` right now."""
+    code = frame.f_code.co_code
+    return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM
 
 
 def _probing_find_spec() -> bool:
@@ -127,7 +137,17 @@ class CompatModule(types.ModuleType):
         if child in SERVED:
             return importlib.import_module(child)
         if not (name.startswith("__") and name.endswith("__")):
-            _warn_missing_name(module_name, name, importer_name(sys._getframe(1)))
+            caller = sys._getframe(1)
+            importer = importer_name(caller)
+            _warn_missing_name(module_name, name, importer)
+            if _is_from_import(caller):
+                # ``from synapse.x import name``: say what is missing and who asked, rather
+                # than Python's "cannot import name ... (unknown location)".
+                raise ImportError(
+                    not_provided_message(child, importer), name=module_name
+                )
+        # Any other lookup (getattr, hasattr, ``module.name``) keeps the AttributeError
+        # that feature checks expect.
         raise AttributeError("module %r has no attribute %r" % (module_name, name))
 
     def __dir__(self) -> List[str]:

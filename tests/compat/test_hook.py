@@ -210,7 +210,10 @@ class MissingTests(FreshHook, SynchronousTestCase):
         with self.assertLogs("synapse_modhost.compat", logging.WARNING) as logs:
             with self.assertRaises(ImportError) as cm:
                 importlib.import_module(name)
-        self.assertIn("NoSuchThing", str(cm.exception))
+        message = str(cm.exception)
+        self.assertIn("synapse-modhost does not provide 'synapse.module_api.NoSuchThing'", message)
+        self.assertIn("imported by module '%s'" % (name,), message)
+        self.assertIn("docs/compatibility.md", message)
         joined = "\n".join(logs.output)
         self.assertIn("'%s'" % (name,), joined)
         self.assertIn("synapse.module_api.NoSuchThing", joined)
@@ -222,6 +225,14 @@ class MissingTests(FreshHook, SynchronousTestCase):
         with self.assertLogs("synapse_modhost.compat", logging.WARNING):
             with self.assertRaises(AttributeError):
                 synapse.types.NotARealName  # noqa: B018
+
+    def test_missing_name_feature_check(self) -> None:
+        """hasattr/getattr with a default on a missing name answer False/the default, not ImportError."""
+        import synapse.module_api
+
+        with self.assertLogs("synapse_modhost.compat", logging.WARNING):
+            self.assertFalse(hasattr(synapse.module_api, "NoSuchFeature"))
+            self.assertEqual(getattr(synapse.module_api, "NoSuchFeature", "absent"), "absent")
 
     def test_dunder_probe_is_silent(self) -> None:
         """Probing a dunder attribute (``hasattr(m, "__wrapped__")``) raises without logging."""
