@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -120,6 +121,11 @@ def run(
         err.write(format_startup_error(e) + "\n")
         if args.verbose:
             traceback.print_exception(type(e), e, e.__traceback__, file=err)
+        else:
+            # With a log config at DEBUG the traceback goes to the log instead.
+            logging.getLogger("synapse_modhost.cli").debug(
+                "Start-up failed", exc_info=(type(e), e, e.__traceback__)
+            )
         return 1
 
     from synapse_modhost.config import ConfigError, read_config

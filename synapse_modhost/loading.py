@@ -80,7 +80,11 @@ def load_class(dotted: str, path: Sequence[str]) -> Callable[..., Any]:
     except ConfigError:
         raise
     except Exception as e:
-        raise ConfigError("Failed to import module %r" % (dotted,), path) from _Cause(e)
+        # The stand-in keeps the import error's own frames: ``--verbose`` shows the
+        # module's file and line, not just where the host caught it.
+        raise ConfigError("Failed to import module %r" % (dotted,), path) from _Cause(
+            e
+        ).with_traceback(e.__traceback__)
     try:
         cls: Callable[..., Any] = getattr(module, cls_name)
         return cls

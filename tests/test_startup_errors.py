@@ -327,6 +327,28 @@ class StartupErrorTests(SynchronousTestCase):
         self.assertIn("Traceback", text)
         self.assertIn("the module is unhappy", text)
 
+    def test_verbose_import_error_shows_the_modules_own_line(self) -> None:
+        """--verbose on a module that fails to import shows the module's file and failing line."""
+        self.mods.write("brokenimport", "import no_such_dependency_for_modhost_tests\n\nclass M:\n    pass\n")
+        code, text, _ = self.start(self.modules(modules_entry("brokenimport.M")), "--verbose")
+        self.assertEqual(code, 1)
+        self.assertIn("Failed to import module 'brokenimport.M'", text)
+        self.assertIn("brokenimport.py\", line 1, in <module>", text)
+        self.assertIn("import no_such_dependency_for_modhost_tests", text)
+
+    def test_traceback_logged_at_debug(self) -> None:
+        """Without --verbose the message stays one line and the traceback is logged at DEBUG."""
+        with self.assertLogs("synapse_modhost.cli", "DEBUG") as logs:
+            code, text, _ = self.start(self.modules(modules_entry("startmods.Raises")))
+        self.assertEqual(code, 1)
+        self.assertNotIn("Traceback", text)
+        (record,) = [r for r in logs.records if r.getMessage() == "Start-up failed"]
+        self.assertIsNotNone(record.exc_info)
+        assert record.exc_info is not None
+        cause = record.exc_info[1].__cause__ if record.exc_info[1] is not None else None
+        self.assertIsInstance(cause, ValueError)
+        self.assertEqual(str(cause), "the module is unhappy")
+
     def test_no_config_path(self) -> None:
         """Running without -c says -c is required."""
         err = io.StringIO()
