@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from twisted.python.failure import Failure
@@ -11,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from synapse_modhost.testing._channel import Content, FakeChannel
 from synapse_modhost.testing._factories import make_event, make_requester, make_state_map
+from synapse_modhost.testing._guards import collect_dropped_deferreds, leftover_problems
 from synapse_modhost.testing._harness import HeaderList, HostHarness
 
 __all__ = [
@@ -117,24 +117,10 @@ class ModuleHostTestCase(SynchronousTestCase):
         self.callbacks = self.harness.callbacks
 
     def _check_leftovers(self) -> None:
-        # An unhandled error in a lost Deferred is logged when it is collected: collect the
-        # young generations now so it is reported in this test (a full collection would
-        # cost ~25 ms a test).
-        gc.collect(1)
-        leftovers = self.harness.leftover_delayed_calls()
-        unexpected = self.http_stub.unexpected
-        problems = []
-        if leftovers:
-            problems.append(
-                "the test left %d delayed call(s) pending on the clock: %s (cancel them, "
-                "or let them run with self.pump(seconds))"
-                % (len(leftovers), ", ".join(repr(c) for c in leftovers))
-            )
-        if unexpected:
-            problems.append(
-                "modules sent requests no http_stub rule answered: %s"
-                % ", ".join("%s %s" % (r.method, r.url) for r in unexpected)
-            )
+        collect_dropped_deferreds()
+        # trial would also report logged errors, after the test, as a bare traceback (one
+        # that pytest cannot show); the kit reports them with the other leftovers.
+        problems = leftover_problems(self.harness, self.flushLoggedErrors())
         if problems:
             self.fail("; ".join(problems))
 

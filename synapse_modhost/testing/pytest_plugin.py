@@ -23,7 +23,6 @@ it imports nothing of the host until a test asks for one of its fixtures.
 
 from __future__ import annotations
 
-import gc
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List
 
 import pytest
@@ -53,23 +52,25 @@ def modhost_config(modhost_modules: List[Dict[str, Any]], tmp_path: Any) -> Dict
 def modhost(modhost_config: Dict[str, Any]) -> Iterator["HostHarness"]:
     """A started host in memory."""
     from synapse_modhost.testing import HostHarness
+    from synapse_modhost.testing._guards import (
+        FailureCatcher,
+        collect_dropped_deferreds,
+        leftover_problems,
+    )
 
-    harness = HostHarness(modhost_config)
-    harness.start()
-    yield harness
-    harness.stop()
-    gc.collect(1)
-    leftovers = harness.leftover_delayed_calls()
-    if leftovers:
-        pytest.fail(
-            "the test left %d delayed call(s) pending on the clock: %s"
-            % (len(leftovers), ", ".join(repr(c) for c in leftovers))
-        )
-    if harness.http_stub.unexpected:
-        pytest.fail(
-            "modules sent requests no http_stub rule answered: %s"
-            % ", ".join("%s %s" % (r.method, r.url) for r in harness.http_stub.unexpected)
-        )
+    catcher = FailureCatcher()
+    catcher.start()
+    try:
+        harness = HostHarness(modhost_config)
+        harness.start()
+        yield harness
+        harness.stop()
+        collect_dropped_deferreds()
+    finally:
+        catcher.stop()
+    problems = leftover_problems(harness, catcher.failures)
+    if problems:
+        pytest.fail("; ".join(problems))
 
 
 @pytest.fixture
