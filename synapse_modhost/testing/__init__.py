@@ -21,13 +21,18 @@ and the test runner's are there for the whole run, and leaving them to the colle
 costs a test process more than its first test does (every full collection, and the one
 at interpreter exit, walks them all). A suite that needs the collector to consider
 objects created before the kit loaded can call ``gc.unfreeze()``.
+
+Importing this package also lets a test file import its module before any host exists:
+the first ``import synapse…`` that nothing else answers (no matrix-synapse installed)
+installs the host's ``synapse.*`` names, as building a host does.
 """
 
 from __future__ import annotations
 
 import gc
 import importlib
-from typing import TYPE_CHECKING, Any, Dict
+import sys
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 if TYPE_CHECKING:
     from synapse_modhost.testing._case import (  # noqa: F401
@@ -84,3 +89,26 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> Any:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _SynapseNamesOnFirstImport:
+    """Last on ``sys.meta_path``: the first ``synapse`` import no other finder answered
+    installs the host's ``synapse.*`` names (``synapse_modhost.compat``) and is answered
+    by them. With matrix-synapse installed, the path finder answers first and this never
+    runs."""
+
+    def find_spec(
+        self, fullname: str, path: Optional[Sequence[str]] = None, target: Any = None
+    ) -> Any:
+        if fullname != "synapse" and not fullname.startswith("synapse."):
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        from synapse_modhost import compat
+
+        compat.install()
+        return sys.meta_path[0].find_spec(fullname, path, target)
+
+
+if not any(isinstance(f, _SynapseNamesOnFirstImport) for f in sys.meta_path):
+    sys.meta_path.append(_SynapseNamesOnFirstImport())
