@@ -148,7 +148,7 @@ class CreateRoomDenialTests(RoomsTestBase):
         )
 
     def test_invite_denied(self) -> None:
-        """``user_may_invite`` during createRoom: 403 (the room exists anyway)."""
+        """``user_may_invite`` during createRoom: 403 (the half-made room is removed again)."""
         self.answer("user_may_invite", False)
         self.assert_error(
             self.create(invite=["@bob:test.local"]), 403, "M_FORBIDDEN", "Invites have been disabled on this server"

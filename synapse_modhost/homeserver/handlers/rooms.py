@@ -9,6 +9,12 @@ versions) → creator's join → the batched initial state (power levels, canoni
 join rules, history visibility, guest access, ``initial_state``, encryption, name,
 topic), which module callbacks see against the state right after the creator's join →
 invites (``user_may_invite`` for non-admins) → third-party invites.
+
+A failed request leaves nothing behind: the body's shape is checked first (400
+``M_BAD_JSON`` where Synapse answers 500), nothing is written until the room ID is
+settled and ``check_visibility_can_be_modified`` allowed it, and a failure after the room
+was stored removes the room with everything this request wrote (alias, events, state,
+memberships) before the error is answered. Callbacks run as on Synapse up to the failure.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import string
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from twisted.internet import task
 
@@ -26,6 +32,7 @@ from synapse_modhost.events import Event, RoomVersion
 from synapse_modhost.events._room_versions import KNOWN_ROOM_VERSIONS
 from synapse_modhost.homeserver.handlers._builder import random_string
 from synapse_modhost.homeserver.handlers._event_context import EventContext, StateKey
+from synapse_modhost.homeserver.handlers._event_validation import _schema_type_error
 from synapse_modhost.homeserver.handlers._room_config import RoomSettings
 from synapse_modhost.homeserver.handlers._room_presets import initial_power_levels, preset_config
 from synapse_modhost.storage import RoomExistsError
@@ -50,6 +57,8 @@ class RoomCreationHandler:
         self.settings = RoomSettings.from_config(hs.config)
         self._third_party = hs.callbacks.third_party_rules
         self._spam = hs.callbacks.spam_checker
+        #: IDs of rooms being created (not stored yet)
+        self._reserved_room_ids: Set[str] = set()
 
     async def create_room(
         self,
@@ -63,6 +72,7 @@ class RoomCreationHandler:
         user_id = requester.user_id
         is_admin = await self.hs.auth.is_server_admin(requester)
         await self._third_party.on_create_room(requester, config, is_admin)
+        _check_body_shapes(config)
         invite_3pid_list = config.get("invite_3pid", [])
         invite_list = config.get("invite", [])
         for invite_3pid in invite_3pid_list:
@@ -122,17 +132,48 @@ class RoomCreationHandler:
 
         create: Optional[Tuple[Event, EventContext]] = None
         if room_version.msc4291_room_ids_as_hashes:
-            create = await self._create_event_naming_room(requester, creation_content, is_public, room_version)
+            create = await self._create_event_naming_room(requester, creation_content, room_version)
             room_id = create[0].room_id
         else:
-            room_id = await self._store_room_with_random_id(user_id, is_public, room_version)
+            room_id = await self._pick_random_room_id()
+        try:
+            if not await self._third_party.check_visibility_can_be_modified(room_id, {}, visibility):
+                raise SynapseError(403, "Room visibility value not allowed.")
+            if is_public:
+                aliases = [room_alias.to_string()] if room_alias else []
+                is_public = self.settings.is_publishing_room_allowed(user_id, room_id, aliases)
+            await self._store_room(room_id, room_version, user_id, is_public)
+            try:
+                last_stream = await self._fill_new_room(
+                    requester, room_id, room_version, config, preset_name, preset, invite_list,
+                    invite_3pid_list, creation_content, room_alias, pl_override,
+                    creator_join_profile, create,
+                )  # fmt: skip
+            except Exception:
+                await self._discard_new_room(room_id)
+                raise
+        finally:
+            self._reserved_room_ids.discard(room_id)
+        return room_id, room_alias, last_stream
 
-        if not await self._third_party.check_visibility_can_be_modified(room_id, {}, visibility):
-            raise SynapseError(403, "Room visibility value not allowed.")
-        if is_public:
-            aliases = [room_alias.to_string()] if room_alias else []
-            if not self.settings.is_publishing_room_allowed(user_id, room_id, aliases):
-                await self.store.rooms.set_room_is_public(room_id, False)
+    async def _fill_new_room(
+        self,
+        requester: Requester,
+        room_id: str,
+        room_version: RoomVersion,
+        config: JsonDict,
+        preset_name: str,
+        preset: JsonDict,
+        invite_list: List[str],
+        invite_3pid_list: List[JsonDict],
+        creation_content: JsonDict,
+        room_alias: Optional[RoomAlias],
+        pl_override: Optional[JsonDict],
+        creator_join_profile: Optional[JsonDict],
+        create: Optional[Tuple[Event, EventContext]],
+    ) -> int:
+        """Everything after the room row: the alias, the initial events and the invites;
+        the last stream position."""
         if room_alias is not None:
             await self.hs.directory.create_association(
                 requester, room_alias, room_id, servers=[self.hs.server_name], check_membership=False
@@ -184,7 +225,18 @@ class RoomCreationHandler:
                 depth=depth,
             )
             depth += 1
-        return room_id, room_alias, last_stream
+        return last_stream
+
+    async def _discard_new_room(self, room_id: str) -> None:
+        """Remove a room whose creation failed, with everything written for it: its row,
+        aliases, events, current state and memberships (the database cascades from the
+        room row) and the store's caches of them. Sync, ``/joined_rooms``, the directory
+        and the room list read the database, so none of them shows it afterwards."""
+        logger.info("Removing room %s: its creation failed", room_id)
+        try:
+            await self.store.rooms.purge_room(room_id)
+        except Exception:
+            logger.exception("Failed to remove the partly created room %s", room_id)
 
     # ------------------------------------------------------------------ checks
 
@@ -218,26 +270,39 @@ class RoomCreationHandler:
 
     # ------------------------------------------------------------------ the room ID
 
-    async def _store_room_with_random_id(
-        self, creator: str, is_public: bool, room_version: RoomVersion
-    ) -> str:
+    async def _room_id_free(self, room_id: str) -> bool:
+        """Whether no room has (or is being created with) this ID; reserves it if so."""
+        if room_id in self._reserved_room_ids:
+            return False
+        if await self.store.rooms.get_room(room_id) is not None or room_id in self._reserved_room_ids:
+            return False
+        self._reserved_room_ids.add(room_id)
+        return True
+
+    async def _pick_random_room_id(self) -> str:
         for _ in range(5):
             room_id = "!%s:%s" % (random_string(18), self.hs.server_name)
-            try:
-                await self.store.rooms.store_room(
-                    room_id, room_version.identifier, creator, is_public, self.hs.time_msec()
-                )
-            except RoomExistsError:
-                continue
-            self.store.add_room_to_cache(room_id, room_version, creator)
-            return room_id
+            if await self._room_id_free(room_id):
+                return room_id
         raise SynapseError(500, "Couldn't generate a room ID.")
 
+    async def _store_room(
+        self, room_id: str, room_version: RoomVersion, creator: str, is_public: bool
+    ) -> None:
+        """Write the (reserved) room row and register the room in the store's cache."""
+        try:
+            await self.store.rooms.store_room(
+                room_id, room_version.identifier, creator, is_public, self.hs.time_msec()
+            )
+        except RoomExistsError:
+            raise SynapseError(500, "Couldn't generate a unique room ID.") from None
+        self.store.add_room_to_cache(room_id, room_version, creator)
+
     async def _create_event_naming_room(
-        self, requester: Requester, creation_content: JsonDict, is_public: bool, room_version: RoomVersion
+        self, requester: Requester, creation_content: JsonDict, room_version: RoomVersion
     ) -> Tuple[Event, EventContext]:
-        """Room v12: build the create event (its ID names the room) and store the room,
-        retrying with a slightly different timestamp when the ID is taken."""
+        """Room v12: build the create event (its ID names the room), retrying with a
+        slightly different timestamp while the ID is taken; the ID is reserved."""
         for attempt in range(8):
             event_dict: JsonDict = {
                 "content": creation_content,
@@ -253,14 +318,8 @@ class RoomCreationHandler:
             event, context = await self.hs.events.create_event(
                 requester, event_dict, prev_event_ids=[], depth=1, state_ids={}
             )
-            try:
-                await self.store.rooms.store_room(
-                    event.room_id, room_version.identifier, requester.user_id, is_public, self.hs.time_msec()
-                )
-            except RoomExistsError:
-                continue
-            self.store.add_room_to_cache(event.room_id, room_version, requester.user_id)
-            return event, context
+            if await self._room_id_free(event.room_id):
+                return event, context
         raise SynapseError(500, "Couldn't generate a unique room ID.")
 
     # ------------------------------------------------------------------ initial events
@@ -355,6 +414,26 @@ class RoomCreationHandler:
             await add("m.room.topic", {"topic": topic, "m.topic": {"m.text": [{"body": topic}]}})
         last = await events.handle_new_client_event(creator, batch, ignore_shadow_ban=True)
         return int(last.internal_metadata.stream_ordering or 0), last.event_id, depth
+
+
+def _check_body_shapes(config: Mapping[str, Any]) -> None:
+    """400 ``M_BAD_JSON`` for fields of the wrong JSON type (Synapse fails on them with a
+    500, some only after the room was stored)."""
+    for key, wanted, kind in (
+        ("invite", list, "array"),
+        ("invite_3pid", list, "array"),
+        ("initial_state", list, "array"),
+        ("room_alias_name", str, "string"),
+        ("creation_content", dict, "object"),
+        ("power_level_content_override", dict, "object"),
+    ):
+        if key not in config:
+            continue
+        value = config[key]
+        if key == "power_level_content_override" and value is None:
+            continue  # Synapse ignores an empty override
+        if not isinstance(value, wanted):
+            raise _schema_type_error(key, value, kind)
 
 
 def _validate_server_name(server_name: str) -> None:
