@@ -6,17 +6,29 @@ A PUT that creates a user runs the registration callbacks, then the 3PID callbac
 in Synapse's order: display name, 3PIDs (removed, then added), external ids, avatar,
 admin flag, password (``logout_devices``: ``on_logged_out`` per token), deactivation or
 reactivation, locking, user type.
+
+Every check that can refuse the request (the body's shape, the display name, each new
+3PID's medium and email address, external ids in use, the avatar URL, the profile size,
+self-demotion, password changes being disabled) runs before the first write, with the
+status, errcode and text Synapse answers when it fails later, so a refused PUT changes
+nothing. Only a module's ``check_can_deactivate_user`` still refuses after the earlier
+changes (as on Synapse).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Set, Tuple
+import json
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 import attr
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.errors import SynapseError
-from synapse_modhost.storage import ExternalIdReuseError
+from synapse_modhost.homeserver.handlers._event_validation import _schema_type_error
+from synapse_modhost.homeserver.handlers.login import canonicalise_email
+from synapse_modhost.homeserver.handlers.profile import MAX_AVATAR_URL_LEN, MAX_DISPLAYNAME_LEN
+from synapse_modhost.storage import ExternalIdReuseError, FullProfile, ProfileTooLargeError
+from synapse_modhost.storage._profiles import _check_profile_size
 from synapse_modhost.types import JsonDict, Requester, UserID
 from synapse_modhost.web import assert_params_in_dict
 
@@ -107,12 +119,17 @@ class AdminHandler:
         user = await self.get_user(user_id)
         threepids = body.get("threepids")
         if threepids is not None:
-            for threepid in threepids:
+            for threepid in _objects(threepids, "threepids"):
                 assert_params_in_dict(threepid, ["medium", "address"])
+                if isinstance(threepid["medium"], (list, dict)):
+                    raise _schema_type_error("medium", threepid["medium"], "string")
+                _check_string(threepid, "address")
         external_ids = body.get("external_ids")
         if external_ids is not None:
-            for external_id in external_ids:
+            for external_id in _objects(external_ids, "external_ids"):
                 assert_params_in_dict(external_id, ["auth_provider", "external_id"])
+                _check_string(external_id, "auth_provider")
+                _check_string(external_id, "external_id")
         user_type = body.get("user_type", None)
         if user_type is not None and user_type not in self.hs.auth.settings.all_user_types:
             raise SynapseError(400, "Invalid user type")
@@ -131,8 +148,11 @@ class AdminHandler:
         new_ids = [(e["auth_provider"], e["external_id"]) for e in external_ids or ()]
         new_threepids: Set[Tuple[str, str]] = {(t["medium"], t["address"]) for t in threepids or ()}
         if user is None:
+            await self._check_new_user(target, body, new_threepids, new_ids, external_ids)
             return 201, await self._create(requester, target, body, password, set_admin_to,
                                            user_type, new_threepids, new_ids, external_ids)  # fmt: skip
+        await self._check_changes(requester, target, body, user, new_threepids, new_ids, external_ids,
+                                  set_admin_to, password)  # fmt: skip
         profile = self.hs.profile
         if "displayname" in body:
             await profile.set_field(target, requester, "displayname", body["displayname"], True)
@@ -164,6 +184,67 @@ class AdminHandler:
         updated = await self.get_user(user_id)
         assert updated is not None
         return 200, updated
+
+    # ------------------------------------------------------------------ checks before writing
+
+    async def _check_changes(
+        self, requester: Requester, target: UserID, body: JsonDict, user: JsonDict,
+        threepids: Set[Tuple[str, str]], external_ids: List[Tuple[str, str]],
+        external_ids_given: Any, set_admin_to: bool, password: Optional[str],
+    ) -> None:  # fmt: skip
+        """What changing an existing user would refuse, in the order Synapse meets it."""
+        user_id = target.to_string()
+        full = None
+        if "displayname" in body or "avatar_url" in body:
+            full = await self.store.get_full_profile(user_id)
+        row = _profile_row(full)
+        if "displayname" in body:
+            displayname = _checked_profile_value("displayname", body["displayname"])
+            _check_profile_fits(row, "displayname", displayname)
+            row = (displayname, row[1], row[2])
+        if threepids:
+            current = {(t.medium, t.address) for t in await self.store.get_threepids(user_id)}
+            _check_threepids(threepids - current)
+        if external_ids_given is not None:
+            await self._check_external_ids(user_id, external_ids)
+        if "avatar_url" in body:
+            avatar_url = _checked_profile_value("avatar_url", body["avatar_url"])
+            _check_profile_fits(row, "avatar_url", avatar_url)
+        if "admin" in body and set_admin_to != user["admin"]:
+            if target == requester.user and not set_admin_to:
+                raise SynapseError(400, "You may not demote yourself.")
+        if password is not None:
+            settings = self.hs.auth.settings
+            if not (settings.password_enabled_for_reauth and settings.password_localdb_enabled):
+                raise SynapseError(403, "Password change disabled", Codes.FORBIDDEN)
+
+    async def _check_new_user(
+        self, target: UserID, body: JsonDict, threepids: Set[Tuple[str, str]],
+        external_ids: List[Tuple[str, str]], external_ids_given: Any,
+    ) -> None:  # fmt: skip
+        """What creating a user would refuse after the account was registered."""
+        _check_threepids(threepids)
+        if external_ids_given is not None:
+            await self._check_external_ids(target.to_string(), external_ids)
+        avatar_url = body.get("avatar_url")
+        if isinstance(avatar_url, str):
+            value = _checked_profile_value("avatar_url", avatar_url)
+            displayname = body.get("displayname", None)
+            if displayname is None:
+                displayname = target.localpart
+            stored = displayname if isinstance(displayname, str) and displayname else None
+            _check_profile_fits((stored, None, None), "avatar_url", value)
+
+    async def _check_external_ids(self, user_id: str, pairs: List[Tuple[str, str]]) -> None:
+        """409 when an id is given twice or belongs to another user."""
+        if len(set(pairs)) != len(pairs):
+            raise SynapseError(409, "External id is already in use.")
+        for provider, external_id in pairs:
+            owner = await self.store.get_user_by_external_id(provider, external_id)
+            if owner is not None and owner != user_id:
+                raise SynapseError(409, "External id is already in use.")
+
+    # ------------------------------------------------------------------ writes
 
     async def _replace_threepids(self, user_id: str, wanted: Set[Tuple[str, str]]) -> None:
         current = {(t.medium, t.address) for t in await self.store.get_threepids(user_id)}
@@ -202,6 +283,63 @@ class AdminHandler:
         created = await self.get_user(user_id)
         assert created is not None
         return created
+
+
+def _objects(value: Any, key: str) -> List[Dict[str, Any]]:
+    """400 ``M_BAD_JSON`` unless ``value`` is a list of JSON objects (Synapse: 500)."""
+    if not isinstance(value, list):
+        raise _schema_type_error(key, value, "array")
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise _schema_type_error(key, entry, "object")
+    return value
+
+
+def _check_string(entry: JsonDict, key: str) -> None:
+    if not isinstance(entry[key], str):
+        raise _schema_type_error(key, entry[key], "string")
+
+
+def _check_threepids(added: Set[Tuple[str, str]]) -> None:
+    """The ThreepidHandler's refusals for each 3PID to add, in the order they are added."""
+    for medium, address in _ordered(added):
+        if medium not in ("email", "msisdn"):
+            raise SynapseError(400, "'%s' is not a valid value for 'medium'" % (medium,),
+                               Codes.INVALID_PARAM)  # fmt: skip
+        if medium == "email":
+            try:
+                canonicalise_email(address)
+            except ValueError as e:
+                raise SynapseError(400, str(e)) from None
+
+
+def _checked_profile_value(field: str, value: Any) -> Optional[str]:
+    """The profile handler's refusals for a display name or avatar URL; the value stored."""
+    if not isinstance(value, str):
+        raise SynapseError(400, "'%s' must be a string" % field, Codes.INVALID_PARAM)
+    max_len = MAX_DISPLAYNAME_LEN if field == "displayname" else MAX_AVATAR_URL_LEN
+    if len(value) > max_len:
+        label = "Displayname" if field == "displayname" else "Avatar URL"
+        raise SynapseError(400, "%s is too long (max %i)" % (label, max_len))
+    if value == "":
+        return None
+    return value.strip() if field == "displayname" else value
+
+
+def _profile_row(full: Optional[FullProfile]) -> Tuple[Any, Any, Any]:
+    """A profile as the store's size check reads it: (display name, avatar URL, custom
+    fields as JSON)."""
+    if full is None:
+        return (None, None, None)
+    return (full.displayname, full.avatar_url, json.dumps(full.fields) if full.fields else None)
+
+
+def _check_profile_fits(row: Tuple[Any, Any, Any], field: str, value: Optional[str]) -> None:
+    """The store's "Profile too large" for setting ``field`` on the profile ``row``."""
+    try:
+        _check_profile_size(row, field, value)
+    except ProfileTooLargeError:
+        raise SynapseError(400, "Profile too large", Codes.PROFILE_TOO_LARGE) from None
 
 
 def _ordered(pairs: Set[Tuple[str, str]]) -> List[Tuple[str, str]]:
