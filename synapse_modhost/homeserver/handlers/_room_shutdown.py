@@ -88,16 +88,19 @@ class RoomShutdownHandler:
             "local_aliases": [],
             "new_room_id": None,
         }
+        room_exists = await self.store.rooms.get_room(room_id) is not None
+        # Synapse blocks the room before refusing a remote new_room_user_id; refusing first
+        # leaves nothing written by a request that fails.
+        if room_exists and new_room_user_id is not None and not self.hs.is_mine_id(new_room_user_id):
+            raise SynapseError(400, "User must be our own: %s" % (new_room_user_id,))
         if params.get("block"):
             if requester_user_id is None:
                 raise ValueError("shutdown_room: block=True not allowed when requester_user_id is None.")
             await self.store.rooms.block_room(room_id, requester_user_id)
-        if await self.store.rooms.get_room(room_id) is None:
+        if not room_exists:
             return result
         new_room_id: Optional[str] = None
         if new_room_user_id is not None:
-            if not self.hs.is_mine_id(new_room_user_id):
-                raise SynapseError(400, "User must be our own: %s" % (new_room_user_id,))
             creator = create_requester(new_room_user_id, authenticated_entity=requester_user_id)
             new_room_id, _, _ = await self.hs.rooms.create_room(
                 creator,

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INVALID_USERNAME_OR_PASSWORD",
     "LoginHandler",
+    "check_device_params",
     "generate_access_token",
     "generate_login_token",
     "phone_number_to_msisdn",
@@ -91,6 +92,20 @@ def canonicalise_email(address: str) -> str:
     return parts[0].casefold() + "@" + parts[1].lower()
 
 
+def check_device_params(params: JsonDict) -> None:
+    """400 unless ``device_id`` (``M_INVALID_PARAM``, as its length check) and
+    ``initial_device_display_name`` (``M_BAD_JSON``) are strings or absent/``null``:
+    the checks ``/login`` and ``/register`` make before anything is written (Synapse
+    answers 500, or stores the value, for other types)."""
+    for key, errcode in (
+        ("device_id", Codes.INVALID_PARAM),
+        ("initial_device_display_name", Codes.BAD_JSON),
+    ):
+        value = params.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SynapseError(400, "%s must be a string." % (key,), errcode)
+
+
 def _identifier_from_submission(submission: JsonDict) -> Any:
     """The ``identifier`` of a login submission, legacy ``user``/``medium``+``address``
     fields converted."""
@@ -103,6 +118,8 @@ def _identifier_from_submission(submission: JsonDict) -> Any:
         identifier = {"type": "m.id.thirdparty", "medium": medium, "address": address}
     if not identifier:
         raise SynapseError(400, "Invalid login submission", Codes.INVALID_PARAM)
+    if not isinstance(identifier, dict):  # Synapse: a 500 for a number
+        raise SynapseError(400, "'identifier' must be a JSON object", Codes.BAD_JSON)
     if "type" not in identifier:
         raise SynapseError(400, "'identifier' dict has no key 'type'", Codes.MISSING_PARAM)
     return identifier
@@ -231,6 +248,10 @@ class LoginHandler:
             address, medium = identifier.get("address"), identifier.get("medium")
             if medium is None or address is None:
                 raise SynapseError(400, "Invalid thirdparty identifier")
+            if not isinstance(medium, str) or not isinstance(address, str):  # Synapse: 500s
+                raise SynapseError(
+                    400, "Thirdparty identifier 'medium' and 'address' must be strings", Codes.BAD_JSON
+                )
             if medium == "email":
                 try:
                     address = canonicalise_email(address)
@@ -251,6 +272,8 @@ class LoginHandler:
         username = identifier.get("user")
         if not username:
             raise SynapseError(400, "User identifier is missing 'user' key")
+        if not isinstance(username, str):  # Synapse: a 500
+            raise SynapseError(400, "User identifier 'user' must be a string", Codes.BAD_JSON)
         return await self._validate_userid_login(username, login_type, submission)
 
     async def _validate_userid_login(
@@ -291,6 +314,9 @@ class LoginHandler:
             raise SynapseError(400, "`refresh_token` should be true or false.")
         try:
             if submission["type"] == "m.login.token":
+                if not isinstance(submission["token"], str):  # Synapse: 500 for [] or {}
+                    raise SynapseError(400, "Param 'token' must be a string", Codes.BAD_JSON)
+                check_device_params(submission)  # before the token is used up
                 record = await self.consume_login_token(submission["token"])
                 result = await self.complete_login(
                     record.user_id, submission, None, user_agent, ip,
@@ -324,6 +350,7 @@ class LoginHandler:
             raise UserDeactivatedError("This account has been deactivated")
         if user.locked:
             raise UserLockedError()
+        check_device_params(submission)
         device_id = submission.get("device_id")
         if device_id and len(device_id) > 512:
             raise LoginError(400, "device_id cannot be longer than 512 characters.",

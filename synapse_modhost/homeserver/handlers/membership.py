@@ -115,6 +115,10 @@ class MembershipHandler(ThreepidInviteMixin, MembershipRules):
         if not self.settings.allow_per_room_profiles or requester.shadow_banned:
             content.pop("displayname", None)
             content.pop("avatar_url", None)
+        for key, name in (("displayname", "Displayname"), ("avatar_url", "Avatar URL")):
+            if content.get(key) is not None and not isinstance(content[key], str):
+                # Synapse: a 500 (len() of a number), or a member event carrying it
+                raise SynapseError(400, "%s must be a string" % (name,), Codes.BAD_JSON)
         if len(content.get("displayname") or "") > MAX_DISPLAYNAME_LEN:
             raise SynapseError(
                 400, "Displayname is too long (max %d)" % MAX_DISPLAYNAME_LEN, Codes.BAD_JSON

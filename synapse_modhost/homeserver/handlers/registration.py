@@ -24,7 +24,7 @@ from synapse_modhost.homeserver.handlers.auth import (
     ClientInfo,
     InteractiveAuthIncompleteError,
 )
-from synapse_modhost.homeserver.handlers.login import canonicalise_email
+from synapse_modhost.homeserver.handlers.login import canonicalise_email, check_device_params
 from synapse_modhost.storage import UserExistsError
 from synapse_modhost.types import (
     JsonDict,
@@ -190,6 +190,7 @@ class RegistrationHandler:
         """``POST /register?kind=guest``."""
         if not self.settings.allow_guest_access:
             raise SynapseError(403, "Guest access is disabled")
+        check_device_params({"initial_device_display_name": params.get("initial_device_display_name")})
         user_id = await self.register_user(make_guest=True)
         device_id, token, _, _ = await self.hs.login.register_device(
             user_id, "guest_device", params.get("initial_device_display_name")
@@ -231,6 +232,7 @@ class RegistrationHandler:
         if "initial_device_display_name" in body and password is None:
             logger.warning("Ignoring initial_device_display_name without password")
             del body["initial_device_display_name"]
+        check_device_params(body)
         uia = self.hs.auth.uia
         session_id = uia.get_session_id(body)
         registered_user_id = password_hash = None
@@ -351,6 +353,8 @@ class RegistrationHandler:
         if "nonce" not in body:
             raise SynapseError(400, "nonce must be specified", Codes.BAD_JSON)
         nonce = body["nonce"]
+        if not isinstance(nonce, str):  # Synapse: 500 (an unhashable nonce)
+            raise SynapseError(400, "nonce must be a string", Codes.BAD_JSON)
         if nonce not in self._nonces:
             raise SynapseError(400, "unrecognised nonce")
         del self._nonces[nonce]
@@ -364,6 +368,8 @@ class RegistrationHandler:
             raise SynapseError(400, "Invalid user type")
         if "mac" not in body:
             raise SynapseError(400, "mac must be specified", Codes.BAD_JSON)
+        if not isinstance(body["mac"], str):  # Synapse: 500
+            raise SynapseError(400, "mac must be a string", Codes.BAD_JSON)
         parts = [nonce.encode("utf8"), username, password_bytes, b"admin" if admin else b"notadmin"]
         if user_type:
             parts.append(user_type.encode("utf8"))

@@ -90,6 +90,9 @@ def register_servlets(hs: "HomeServer", http_server: Any, txns: HttpTransactionC
                     "`id_server` and `id_access_token` are required when doing 3pid invite",
                     Codes.MISSING_PARAM,
                 )
+            for key in ("medium", "address", "id_server", "id_access_token"):
+                if not isinstance(body[key], str):  # Synapse: a 500 for some
+                    raise SynapseError(400, "`%s` must be a string" % (key,), Codes.BAD_JSON)
             try:
                 await hs.membership.do_3pid_invite(
                     room_id, requester, body["medium"], body["address"], body["id_server"],

@@ -173,8 +173,12 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         creds = body.get("threePidCreds") or body.get("three_pid_creds")
         if creds is None:
             raise SynapseError(400, "Missing param three_pid_creds", Codes.MISSING_PARAM)
+        if not isinstance(creds, dict):  # Synapse: a 500 for most other values
+            raise SynapseError(400, "Param 'three_pid_creds' must be a JSON object", Codes.BAD_JSON)
         assert_params_in_dict(creds, ["client_secret", "sid"])
         _assert_valid_client_secret(creds["client_secret"])
+        if not isinstance(creds["sid"], str):
+            raise SynapseError(400, "Param 'sid' must be a string", Codes.BAD_JSON)
         await hs.threepids.add_from_session(
             requester.user.to_string(), creds["client_secret"], creds["sid"], creds
         )

@@ -1,11 +1,14 @@
 """Admin room servlets: ``DELETE /_synapse/admin/v1/rooms/{roomId}`` (shutdown and purge,
 answered when done), ``DELETE /_synapse/admin/v2/rooms/{roomId}`` (a background task:
 ``{"delete_id"}``) and the v2 ``delete_status`` reads, as Synapse's
-``rest/admin/rooms.py``. The task list lives in memory."""
+``rest/admin/rooms.py``. The task list lives in memory. A body field of the wrong type
+(``new_room_user_id``, ``room_name`` or ``message`` not a string) is 400 ``M_BAD_JSON``
+before anything is done (Synapse answers 500 for a ``new_room_user_id`` that is not a
+string)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.errors import NotFoundError, SynapseError
@@ -30,6 +33,13 @@ def _bool_param(content: JsonDict, name: str, default: bool) -> bool:
     return value
 
 
+def _optional_string_param(content: JsonDict, name: str) -> Optional[str]:
+    value = content.get(name)
+    if value is not None and not isinstance(value, str):
+        raise SynapseError(400, "Param '%s' must be a string, if given" % (name,), Codes.BAD_JSON)
+    return value
+
+
 def register_servlets(hs: "HomeServer", http_server: Any) -> None:
     auth = hs.auth
     shutdown = get_shutdown_handler(hs)
@@ -42,9 +52,9 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
             "block": _bool_param(content, "block", False),
             "purge": _bool_param(content, "purge", True),
             "force_purge": _bool_param(content, "force_purge", False),
-            "new_room_user_id": content.get("new_room_user_id"),
-            "new_room_name": content.get("room_name"),
-            "message": content.get("message"),
+            "new_room_user_id": _optional_string_param(content, "new_room_user_id"),
+            "new_room_name": _optional_string_param(content, "room_name"),
+            "message": _optional_string_param(content, "message"),
             "requester_user_id": requester.user_id,
         }
         return requester.user_id, params

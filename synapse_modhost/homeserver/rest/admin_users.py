@@ -130,6 +130,9 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         UserID.from_string(target_user_id)
         params = parse_json_object_from_request(request)
         assert_params_in_dict(params, ["new_password"])
+        if not isinstance(params["new_password"], str):
+            # Synapse answers 500 (its hasher fails on the value)
+            raise SynapseError(400, "Param 'new_password' must be a string", Codes.BAD_JSON)
         password_hash = await auth.hasher.hash(params["new_password"])
         await hs.admin.set_password(
             target_user_id, password_hash, params.get("logout_devices", True), requester

@@ -95,6 +95,8 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         body = parse_json_object_from_request(request)
         assert_params_in_dict(body, ["client_secret", "email", "send_attempt"])
         _assert_valid_client_secret(body["client_secret"])
+        if not isinstance(body["email"], str):  # Synapse: 500
+            raise SynapseError(400, "Param 'email' must be a string", Codes.BAD_JSON)
         try:
             email = validate_email(body["email"])
         except ValueError as e:

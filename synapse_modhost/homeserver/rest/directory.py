@@ -2,7 +2,9 @@
 and ``/publicRooms``, as Synapse's ``rest/client/directory.py`` and ``room.py``.
 
 Request bodies Synapse validates with pydantic get the same 400s here, texts included
-(``1 validation error for PutBody\\nroom_id\\n  Field required [...]``).
+(``1 validation error for PutBody\\nroom_id\\n  Field required [...]``). In the
+``POST /publicRooms`` body, a ``limit`` ``int()`` rejects or a ``since`` that is not a
+string is 400 ``M_BAD_JSON`` (Synapse answers 500).
 """
 
 from __future__ import annotations
@@ -139,10 +141,17 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         await auth.get_user_by_req(request, allow_guest=True)
         server = parse_string(request, "server")
         content = parse_json_object_from_request(request)
-        limit: Optional[int] = int(content.get("limit", 100))
+        # int() as Synapse (so "10" and 1.5 are accepted); what it rejects is a 400 here
+        try:
+            limit: Optional[int] = int(content.get("limit", 100))
+        except (TypeError, ValueError, OverflowError):
+            raise SynapseError(400, "Param 'limit' must be an integer", Codes.BAD_JSON) from None
+        since = content.get("since")
+        if since is not None and not isinstance(since, str):
+            raise SynapseError(400, "Param 'since' must be a string, if given", Codes.BAD_JSON)
         if content.get("include_all_networks") and content.get("third_party_instance_id") is not None:
             raise SynapseError(400, "Can't use include_all_networks with an explicit network")
-        return 200, await _public_rooms(hs, server, limit or None, content.get("since"), content.get("filter"))
+        return 200, await _public_rooms(hs, server, limit or None, since, content.get("filter"))
 
     patterns = client_patterns("/publicRooms$", v1=True)
     http_server.register_paths("GET", patterns, on_public_get, "PublicRoomListRestServlet")
