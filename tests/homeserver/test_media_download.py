@@ -192,10 +192,23 @@ class NotFoundTests(DownloadTestCase):
         """An invalid server name is a 500, as on Synapse (before authentication)."""
         for path in (
             "/_matrix/client/v1/media/download/bad!name/abc",
-            "/_matrix/media/v3/download/../abc",
+            "/_matrix/media/v3/download/bad!name/abc",
         ):
             channel = self.make_request("GET", path)
             self.assertEqual((channel.code, channel.json_body), (500, INTERNAL), path)
+
+    def test_escaping_server_name_is_404(self) -> None:
+        """A server name that tries to leave the media store is 404 (Synapse: 500)."""
+        for path in (
+            "/_matrix/media/v3/download/../abc",
+            "/_matrix/media/v3/download/..%2F..%2Fetc/passwd",
+            "/_matrix/client/v1/media/download/./abc",
+            "/_matrix/client/v1/media/download/..%2Fx/abc",
+            "/_matrix/client/v1/media/thumbnail/../abc?width=32&height=32",
+        ):
+            channel = self.make_request("GET", path)
+            self.assertEqual(channel.code, 404, (path, channel.json_body))
+            self.assertEqual(channel.json_body["errcode"], "M_NOT_FOUND", path)
 
     def test_remote_media(self) -> None:
         """Remote media is never fetched: 404 (client), 404 "Not found" (legacy)."""

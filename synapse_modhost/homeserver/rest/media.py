@@ -140,9 +140,12 @@ def not_found(request: Request) -> SynapseError:
     return SynapseError(404, "Not found '%s'" % (path,), Codes.NOT_FOUND)
 
 
-def validate_server_name(server_name: str) -> None:
+def validate_server_name(request: Request, server_name: str) -> None:
     """Synapse's check of the server name in a media path; its ``ValueError`` becomes a
-    500, as on Synapse."""
+    500, as on Synapse. A server name that tries to leave the media store (a dot segment,
+    a slash) is a 404 like any such path, where Synapse answers 500."""
+    if server_name in (".", "..") or "/" in server_name or "\\" in server_name:
+        raise not_found(request)
     parse_and_validate_server_name(server_name)
 
 
@@ -426,7 +429,7 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
     async def on_download(
         request: Request, server_name: str, media_id: str, file_name: Optional[str] = None
     ) -> None:
-        validate_server_name(server_name)
+        validate_server_name(request, server_name)
         set_download_headers(request)
         max_timeout_ms = parse_timeout_ms(request)
         if media.is_mine_server_name(server_name):
@@ -440,7 +443,7 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         raise NotFoundError()
 
     async def on_thumbnail(request: Request, server_name: str, media_id: str) -> None:
-        validate_server_name(server_name)
+        validate_server_name(request, server_name)
         set_cors_headers(request)
         set_corp_headers(request)
         parse_thumbnail_args(request)

@@ -60,7 +60,7 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         respond_json(request, 200, await media.get_media_config(requester.user_id))
 
     async def on_thumbnail(request: Request, server_name: str, media_id: str) -> None:
-        validate_server_name(server_name)
+        validate_server_name(request, server_name)
         await auth.get_user_by_req(request, allow_guest=True)
         set_cors_headers(request)
         set_corp_headers(request)
@@ -75,7 +75,7 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
     async def on_download(
         request: Request, server_name: str, media_id: str, file_name: Optional[str] = None
     ) -> None:
-        validate_server_name(server_name)
+        validate_server_name(request, server_name)
         requester = await auth.get_user_by_req(request, allow_guest=True)
         bypass_quarantine = False
         if parse_string(request, "admin_unsafely_bypass_quarantine") == "true":
