@@ -16,12 +16,12 @@ with :class:`UnknownMigrationError`.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import logging
+import os
 import re
 import sqlite3
 import time
-from typing import Any, Iterable, List, Optional, Sequence, Set
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import attr
 from twisted.internet import defer
@@ -80,14 +80,37 @@ def load_migrations(directory: Any = None) -> List[Migration]:
     """The ``*.sql`` files of ``directory`` (a path-like or ``Traversable``; default:
     the packaged ``schema/``), in application order."""
     if directory is None:
-        directory = importlib.resources.files("synapse_modhost.storage").joinpath("schema")
-    migrations = []
-    for entry in directory.iterdir():
-        if not entry.name.endswith(".sql"):
-            continue
-        migrations.append(Migration.from_text(entry.name, entry.read_text(encoding="utf-8")))
+        files = _packaged_schema_files()
+    else:
+        files = (
+            (entry.name, entry.read_text(encoding="utf-8"))
+            for entry in directory.iterdir()
+            if entry.name.endswith(".sql")
+        )
+    migrations = [Migration.from_text(name, text) for name, text in files]
     migrations.sort(key=lambda m: (m.number, m.name))
     return migrations
+
+
+def _packaged_schema_files() -> Iterator[Tuple[str, str]]:
+    """``(file name, text)`` of the packaged ``schema/*.sql``.
+
+    An installed package has them as files beside this module: read them directly
+    (``importlib.resources`` costs this start-up path ~7 ms and 0.3 MiB); a package
+    loaded from a zip goes through ``importlib.resources``.
+    """
+    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
+    if os.path.isdir(directory):
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".sql"):
+                with open(os.path.join(directory, name), encoding="utf-8") as f:
+                    yield name, f.read()
+        return
+    import importlib.resources
+
+    for entry in importlib.resources.files("synapse_modhost.storage").joinpath("schema").iterdir():
+        if entry.name.endswith(".sql"):
+            yield entry.name, entry.read_text(encoding="utf-8")
 
 
 def split_statements(sql: str) -> List[str]:

@@ -68,6 +68,33 @@ class PackagedMigrationsTests(SynchronousTestCase):
         self.assertEqual(recorded, [m.name for m in load_migrations()])
 
 
+class PackagedSchemaFilesTests(SynchronousTestCase):
+    """The packaged schema is read from the installed files, or through importlib.resources."""
+
+    def _via_resources(self) -> List[tuple]:
+        import importlib.resources
+
+        directory = importlib.resources.files("synapse_modhost.storage").joinpath("schema")
+        return sorted(
+            (e.name, e.read_text(encoding="utf-8")) for e in directory.iterdir() if e.name.endswith(".sql")
+        )
+
+    def test_files_match_importlib_resources(self) -> None:
+        """Reading the files directly gives exactly what importlib.resources gives."""
+        from synapse_modhost.storage._migrations import _packaged_schema_files
+
+        direct = sorted(_packaged_schema_files())
+        self.assertTrue(direct)
+        self.assertEqual(direct, self._via_resources())
+
+    def test_fallback_without_a_directory(self) -> None:
+        """Without a schema directory on disk (a zipped package), importlib.resources is used."""
+        from synapse_modhost.storage import _migrations
+
+        self.patch(_migrations.os.path, "isdir", lambda path: False)
+        self.assertEqual(sorted(_migrations._packaged_schema_files()), self._via_resources())
+
+
 class CustomMigrationsTests(SynchronousTestCase):
     """The runner on migrations given explicitly."""
 
