@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
@@ -19,6 +19,9 @@ from synapse_modhost import build_host
 from synapse_modhost.host import ModuleHost  # noqa: F401
 from synapse_modhost.testing._channel import Content, FakeChannel, make_request
 from synapse_modhost.testing._http_stub import HttpClientStub
+
+if TYPE_CHECKING:
+    from synapse_modhost.testing._guards import FailureCatcher
 
 __all__ = ["HostHarness", "RequestFailed"]
 
@@ -46,6 +49,8 @@ class HostHarness:
         self.host = build_host(config, self.reactor, database_threaded=False)
         self.host.http_client = self.http_stub.client
         self.site: Any = None
+        #: collects failures logged during a pytest test (set by the ``modhost`` fixture)
+        self.failure_catcher: Optional["FailureCatcher"] = None
         self._channels: List[FakeChannel] = []
         self._treq: Any = None
 
@@ -60,6 +65,17 @@ class HostHarness:
             channel.close()
         self._channels.clear()
         self.get_success(self.host.stop())
+
+    def flush_logged_errors(self, *types: type) -> List[Failure]:
+        """Take the failures logged so far (of these exception types; all without any),
+        so the test does not fail on them: the ``modhost`` fixture's counterpart of
+        trial's ``flushLoggedErrors`` (under trial, use the test case's own)."""
+        catcher = self.failure_catcher
+        if catcher is None:
+            return []
+        taken = [f for f in catcher.failures if not types or f.check(*types)]
+        catcher.failures = [f for f in catcher.failures if f not in taken]
+        return taken
 
     def leftover_delayed_calls(self) -> List[Any]:
         """Delayed calls still pending on the clock."""

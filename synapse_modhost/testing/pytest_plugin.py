@@ -62,6 +62,7 @@ def modhost(modhost_config: Dict[str, Any]) -> Iterator["HostHarness"]:
     catcher.start()
     try:
         harness = HostHarness(modhost_config)
+        harness.failure_catcher = catcher
         harness.start()
         yield harness
         harness.stop()

@@ -78,6 +78,16 @@ def test_fixture_clean(modhost):
     assert modhost.make_request("GET", "/health").code == 200
 
 
+def test_fixture_flushes(modhost):
+    """takes the error it expects"""
+    import gc
+    d = defer.Deferred()
+    d.errback(KeyError("expected"))
+    del d
+    gc.collect(1)
+    assert [f.type for f in modhost.flush_logged_errors(KeyError)] == [KeyError]
+
+
 class CaseTests(ModuleHostTestCase):
     def test_case_drops(self):
         """drops a failed Deferred"""
@@ -117,6 +127,9 @@ class PytestGuardTests(SynchronousTestCase):
         self.assertIn("ERROR test_probe_guards.py::test_fixture_drops", text)
         self.assertIn("FAILED test_probe_guards.py::CaseTests::test_case_drops", text)
         self.assertNotIn("test_fixture_clean -", text)
+        self.assertNotIn("test_fixture_flushes -", text)
+        # test_fixture_drops passes its call phase, then errors at teardown
+        self.assertIn("1 failed, 3 passed, 1 error", text)
         self.assertIn("ValueError: fixture lost it", text)
         self.assertIn("ValueError: case lost it", text)
         self.assertIn("error(s) nobody handled", text)
