@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.errors import NotFoundError, SynapseError
-from synapse_modhost.homeserver.rest._base import admin_patterns
+from synapse_modhost.homeserver.rest._base import admin_patterns, check_int64_param
 from synapse_modhost.storage._users import SORT_ORDERS
 from synapse_modhost.types import UserID
 from synapse_modhost.web import (
@@ -59,17 +59,20 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
                 deactivated = None if parse_boolean(request, "deactivated") else False
             order_by = parse_string(request, "order_by", default="name", allowed_values=SORT_ORDERS)
             direction = parse_string(request, "dir", default="f", allowed_values=("f", "b"))
+            user_id = parse_string(request, "user_id")
+            name = parse_string(request, "name", encoding="utf-8")
+            guests = parse_boolean(request, "guests", default=True)
+            admins = parse_boolean(request, "admins")
+            locked = parse_boolean(request, "locked", default=False)
+            not_user_types = parse_strings_from_args(request.args, "not_user_type") or ()
+            # after every parameter is parsed: beyond 64 bits Synapse's query fails (500)
+            check_int64_param("from", start)
+            check_int64_param("limit", limit)
             return 200, await hs.admin.list_users(
                 start, limit,
-                user_id=parse_string(request, "user_id"),
-                name=parse_string(request, "name", encoding="utf-8"),
-                guests=parse_boolean(request, "guests", default=True),
-                deactivated=deactivated,
-                admins=parse_boolean(request, "admins"),
-                locked=parse_boolean(request, "locked", default=False),
-                not_user_types=parse_strings_from_args(request.args, "not_user_type") or (),
-                order_by=order_by or "name",
-                descending=direction == "b",
+                user_id=user_id, name=name, guests=guests, deactivated=deactivated,
+                admins=admins, locked=locked, not_user_types=not_user_types,
+                order_by=order_by or "name", descending=direction == "b",
             )  # fmt: skip
 
         return on_get

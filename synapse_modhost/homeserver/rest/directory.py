@@ -4,7 +4,8 @@ and ``/publicRooms``, as Synapse's ``rest/client/directory.py`` and ``room.py``.
 Request bodies Synapse validates with pydantic get the same 400s here, texts included
 (``1 validation error for PutBody\\nroom_id\\n  Field required [...]``). In the
 ``POST /publicRooms`` body, a ``limit`` ``int()`` rejects or a ``since`` that is not a
-string is 400 ``M_BAD_JSON`` (Synapse answers 500).
+string is 400 ``M_BAD_JSON`` (Synapse answers 500). A ``since`` (query or body) that is
+not a token of this server is 400 ``M_INVALID_PARAM`` "Invalid since token" (Synapse: 500).
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ async def _public_rooms(
             raise SynapseError(400, "Invalid server name: %s" % (server,), Codes.INVALID_PARAM)
         # no federation: a remote server's list cannot be fetched
         raise SynapseError(502, "Failed to fetch room list")
-    return await hs.directory.get_local_public_room_list(
-        limit=limit, since_token=since, search_filter=search if isinstance(search, dict) else None
-    )
+    try:
+        return await hs.directory.get_local_public_room_list(
+            limit=limit, since_token=since, search_filter=search if isinstance(search, dict) else None
+        )
+    except ValueError:
+        # the handler's "Invalid since token" (Synapse fails to decode it: a 500)
+        raise SynapseError(400, "Invalid since token", Codes.INVALID_PARAM) from None

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from synapse_modhost._codes import Codes
 from synapse_modhost.errors import SynapseError
-from synapse_modhost.homeserver.rest._base import client_patterns
+from synapse_modhost.homeserver.rest._base import (
+    check_int64_param,
+    client_patterns,
+    parse_stream_token,
+)
 from synapse_modhost.web import parse_integer, parse_json, parse_string
 
 if TYPE_CHECKING:
@@ -27,22 +32,38 @@ MAX_LIMIT = 1000
 
 
 def _token(request: Any, name: str) -> Optional["StreamToken"]:
-    from synapse_modhost.homeserver.handlers.notifier import StreamToken
-
     text = parse_string(request, name)
     if not text or (name == "from" and text == "END"):
         return None
     try:
-        return StreamToken.parse(text)
+        return parse_stream_token(text)
     except ValueError:
         raise SynapseError(400, f"'{name}' parameter is invalid") from None
 
 
 def _event_filter(request: Any) -> Optional["EventFilter"]:
-    from synapse_modhost.homeserver.handlers._filtering import EventFilter
+    """The ``filter`` parameter (none when absent or a JSON value that is false).
 
-    filter_json = parse_json(request, "filter", encoding="utf-8")
-    return EventFilter(filter_json) if filter_json else None
+    Synapse uses it unchecked, and answers 500 for most malformed ones (one that is not an
+    object, ``types`` that is not a list of strings, ...): it is checked here as a sync
+    filter's timeline section is, 400 ``M_INVALID_PARAM`` "Query parameter filter is not a
+    valid event filter: <the sync filter check's text>". Its ``limit`` is ignored, as
+    Synapse does on these endpoints.
+    """
+    from synapse_modhost.homeserver.handlers._filtering import EventFilter, check_valid_filter
+
+    filter_json: Any = parse_json(request, "filter", encoding="utf-8")
+    if not filter_json:
+        return None
+    if isinstance(filter_json, dict):
+        filter_json = {k: v for k, v in filter_json.items() if k != "limit"}
+    try:
+        check_valid_filter({"room": {"timeline": filter_json}})
+    except SynapseError as e:
+        raise SynapseError(
+            400, "Query parameter filter is not a valid event filter: " + e.msg, Codes.INVALID_PARAM
+        ) from None
+    return EventFilter(filter_json)
 
 
 def register_servlets(hs: "HomeServer", http_server: Any) -> None:
@@ -77,6 +98,8 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         requester = await hs.auth.get_user_by_req(request, allow_guest=True)
         limit = parse_integer(request, "limit", default=10) or 0
         event_filter = _event_filter(request)
+        # Synapse's query fails (500) for a limit beyond 64 bits
+        check_int64_param("limit", limit)
         body = await hs.messages.get_event_context(
             requester, room_id, event_id, limit, event_filter
         )

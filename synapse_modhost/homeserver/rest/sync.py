@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from synapse_modhost._codes import Codes
 from synapse_modhost.errors import AuthError, NotFoundError, SynapseError
-from synapse_modhost.homeserver.rest._base import client_patterns
+from synapse_modhost.homeserver.rest._base import client_patterns, fits_int64, parse_stream_token
 from synapse_modhost.types import Requester, UserID
 from synapse_modhost.web import (
     parse_boolean,
@@ -29,6 +30,23 @@ JsonDict = Dict[str, Any]
 _PRESENCE_STATES = ["offline", "online", "unavailable"]
 
 
+def _reject_constant(value: str) -> None:
+    raise ValueError("Invalid JSON value: %r" % (value,))
+
+
+def _timeline_limit_checked(filter_json: JsonDict) -> JsonDict:
+    """``filter_json``, refused with 400 ``M_INVALID_PARAM`` when its timeline limit is
+    negative (Synapse accepts the filter, then its ``/sync`` fails with a 500)."""
+    room = filter_json.get("room")
+    timeline = room.get("timeline") if isinstance(room, dict) else None
+    limit = timeline.get("limit") if isinstance(timeline, dict) else None
+    if isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit < 0:
+        raise SynapseError(
+            400, "The filter's room.timeline.limit must not be negative", Codes.INVALID_PARAM
+        )
+    return filter_json
+
+
 async def _filter_for(
     hs: "HomeServer", requester: Requester, filter_id: Optional[str]
 ) -> "FilterCollection":
@@ -42,28 +60,30 @@ async def _filter_for(
         return FilterCollection()
     if filter_id.startswith("{"):
         try:
-            filter_json = json.loads(filter_id)
+            # NaN and Infinity are not JSON (Synapse's decoder refuses them too)
+            filter_json = json.loads(filter_id, parse_constant=_reject_constant)
         except ValueError:
             raise SynapseError(400, "Invalid filter JSON", errcode="M_NOT_JSON") from None
         check_valid_filter(filter_json)
         set_timeline_upper_limit(filter_json)
-        return FilterCollection(filter_json)
+        return FilterCollection(_timeline_limit_checked(filter_json))
     try:
         filter_int = int(filter_id)
     except ValueError:
         raise SynapseError(400, "Invalid filter ID", errcode="M_INVALID_PARAM") from None
     try:
+        if not fits_int64(filter_int):  # Synapse's query fails (500); no such filter here
+            raise NotFoundError()
         found = await hs.account_data.get_user_filter(requester.user.to_string(), filter_int)
     except NotFoundError:
         raise SynapseError(400, "No such filter", errcode="M_INVALID_PARAM") from None
-    return FilterCollection(found)
+    return FilterCollection(_timeline_limit_checked(found))
 
 
 def register_servlets(hs: "HomeServer", http_server: Any) -> None:
     """``/sync`` and the filter endpoints."""
 
     async def on_sync(request: Any) -> Tuple[int, JsonDict]:
-        from synapse_modhost.homeserver.handlers.notifier import StreamToken
         from synapse_modhost.homeserver.handlers.sync import SyncRequest
 
         if b"from" in (request.args or {}):
@@ -80,7 +100,7 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
         since_token = None
         if since is not None:
             try:
-                since_token = StreamToken.parse(since)
+                since_token = parse_stream_token(since)
             except ValueError:
                 raise SynapseError(400, "Invalid stream token") from None
         body = await hs.sync.sync(
@@ -109,6 +129,8 @@ def register_servlets(hs: "HomeServer", http_server: Any) -> None:
             filter_int = int(filter_id)
         except ValueError:
             raise SynapseError(400, "Invalid filter_id") from None
+        if not fits_int64(filter_int):  # Synapse's query fails (500); no such filter here
+            raise NotFoundError("No such filter")
         return 200, await hs.account_data.get_user_filter(user_id, filter_int)
 
     async def on_create_filter(request: Any, user_id: str) -> Tuple[int, JsonDict]:
