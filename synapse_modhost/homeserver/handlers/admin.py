@@ -26,7 +26,7 @@ from synapse_modhost._codes import Codes
 from synapse_modhost.errors import SynapseError
 from synapse_modhost.homeserver.handlers._event_validation import _schema_type_error
 from synapse_modhost.homeserver.handlers.login import canonicalise_email
-from synapse_modhost.homeserver.handlers.profile import MAX_AVATAR_URL_LEN, MAX_DISPLAYNAME_LEN
+from synapse_modhost.homeserver.handlers.profile import checked_profile_value
 from synapse_modhost.storage import ExternalIdReuseError, FullProfile, ProfileTooLargeError
 from synapse_modhost.storage._profiles import _check_profile_size
 from synapse_modhost.types import JsonDict, Requester, UserID
@@ -199,7 +199,7 @@ class AdminHandler:
             full = await self.store.get_full_profile(user_id)
         row = _profile_row(full)
         if "displayname" in body:
-            displayname = _checked_profile_value("displayname", body["displayname"])
+            displayname = checked_profile_value("displayname", body["displayname"])
             _check_profile_fits(row, "displayname", displayname)
             row = (displayname, row[1], row[2])
         if threepids:
@@ -208,7 +208,7 @@ class AdminHandler:
         if external_ids_given is not None:
             await self._check_external_ids(user_id, external_ids)
         if "avatar_url" in body:
-            avatar_url = _checked_profile_value("avatar_url", body["avatar_url"])
+            avatar_url = checked_profile_value("avatar_url", body["avatar_url"])
             _check_profile_fits(row, "avatar_url", avatar_url)
         if "admin" in body and set_admin_to != user["admin"]:
             if target == requester.user and not set_admin_to:
@@ -228,7 +228,7 @@ class AdminHandler:
             await self._check_external_ids(target.to_string(), external_ids)
         avatar_url = body.get("avatar_url")
         if isinstance(avatar_url, str):
-            value = _checked_profile_value("avatar_url", avatar_url)
+            value = checked_profile_value("avatar_url", avatar_url)
             displayname = body.get("displayname", None)
             if displayname is None:
                 displayname = target.localpart
@@ -311,19 +311,6 @@ def _check_threepids(added: Set[Tuple[str, str]]) -> None:
                 canonicalise_email(address)
             except ValueError as e:
                 raise SynapseError(400, str(e)) from None
-
-
-def _checked_profile_value(field: str, value: Any) -> Optional[str]:
-    """The profile handler's refusals for a display name or avatar URL; the value stored."""
-    if not isinstance(value, str):
-        raise SynapseError(400, "'%s' must be a string" % field, Codes.INVALID_PARAM)
-    max_len = MAX_DISPLAYNAME_LEN if field == "displayname" else MAX_AVATAR_URL_LEN
-    if len(value) > max_len:
-        label = "Displayname" if field == "displayname" else "Avatar URL"
-        raise SynapseError(400, "%s is too long (max %i)" % (label, max_len))
-    if value == "":
-        return None
-    return value.strip() if field == "displayname" else value
 
 
 def _profile_row(full: Optional[FullProfile]) -> Tuple[Any, Any, Any]:

@@ -143,7 +143,7 @@ class ProfileHandler:
         by_admin: bool = False, propagate: bool = True,
     ) -> None:  # fmt: skip
         await self._set_standard(
-            "displayname", "display name", MAX_DISPLAYNAME_LEN, target_user, requester,
+            "displayname", "display name", target_user, requester,
             new_displayname, by_admin, propagate,
         )  # fmt: skip
 
@@ -152,12 +152,12 @@ class ProfileHandler:
         by_admin: bool = False, propagate: bool = True,
     ) -> None:  # fmt: skip
         await self._set_standard(
-            "avatar_url", "avatar", MAX_AVATAR_URL_LEN, target_user, requester,
+            "avatar_url", "avatar", target_user, requester,
             new_avatar_url, by_admin, propagate,
         )  # fmt: skip
 
     async def _set_standard(
-        self, field: str, what: str, max_len: int, target_user: UserID, requester: Requester,
+        self, field: str, what: str, target_user: UserID, requester: Requester,
         value: str, by_admin: bool, propagate: bool,
     ) -> None:  # fmt: skip
         self._check_mine(target_user)
@@ -174,16 +174,7 @@ class ProfileHandler:
             if current.display_name if field == "displayname" else current.avatar_url:
                 raise SynapseError(403, "Changing %s is disabled on this server" % what,
                                    Codes.FORBIDDEN)  # fmt: skip
-        if not isinstance(value, str):
-            raise SynapseError(400, "'%s' must be a string" % field, Codes.INVALID_PARAM)
-        if len(value) > max_len:
-            label = "Displayname" if field == "displayname" else "Avatar URL"
-            raise SynapseError(400, "%s is too long (max %i)" % (label, max_len))
-        to_set: Optional[str]
-        if field == "displayname":
-            to_set = None if value == "" else value.strip()
-        else:
-            to_set = None if value == "" else value
+        to_set = checked_profile_value(field, value)
         if by_admin:
             requester = create_requester(
                 target_user, authenticated_entity=requester.authenticated_entity
@@ -246,3 +237,17 @@ class ProfileHandler:
         )
         d = defer.ensureDeferred(update(room_requester, target_user.to_string()))
         d.addErrback(lambda f: logger.warning("Failed to update join events: %s", f.value))
+
+
+def checked_profile_value(field: str, value: Any) -> Optional[str]:
+    """The refusals for a ``displayname`` or ``avatar_url`` value (type, length); the
+    value to store (``None`` for an empty one, a display name stripped)."""
+    if not isinstance(value, str):
+        raise SynapseError(400, "'%s' must be a string" % field, Codes.INVALID_PARAM)
+    max_len = MAX_DISPLAYNAME_LEN if field == "displayname" else MAX_AVATAR_URL_LEN
+    if len(value) > max_len:
+        label = "Displayname" if field == "displayname" else "Avatar URL"
+        raise SynapseError(400, "%s is too long (max %i)" % (label, max_len))
+    if value == "":
+        return None
+    return value.strip() if field == "displayname" else value
