@@ -8,10 +8,14 @@ which database is underneath, so a PostgreSQL engine can be added beside
 transaction whose commit has returned survives the process being killed (the WAL is in
 the operating system's hands), while commits cost no ``fsync``. Two ways to run:
 
-- **threaded** (the host): one dedicated database thread (:class:`DatabaseThread`) owns
-  the connection and runs every interaction, in submission order
-  (``ModuleApi.run_db_interaction`` promises modules their function runs "in a thread");
-  interactions that queued up together are handed back in one reactor wake-up;
+- **threaded** (the host): one dedicated database thread (:class:`DatabaseThread`) runs
+  every interaction, in submission order (``ModuleApi.run_db_interaction`` promises
+  modules their function runs "in a thread"); interactions that queued up together are
+  handed back in one reactor wake-up. The one exception is
+  :meth:`SqliteEngine.run_short_interaction`, which the host uses for its own short
+  writes: when the database thread has nothing in hand it runs on the reactor thread.
+  WAL checkpoints run on a thread of their own (:class:`WalCheckpointer`), so no commit
+  waits for an ``fsync``;
 - **inline** (the in-memory test kit, e.g. with a ``MemoryReactorClock``): interactions
   run on the calling thread and return an already-fired Deferred.
 
@@ -35,6 +39,7 @@ from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Protoc
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from synapse_modhost.storage._checkpoint import POKE_AFTER_CHANGES, WalCheckpointer
 from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenError
 from synapse_modhost.storage._thread import DatabaseThread
 from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
@@ -94,6 +99,16 @@ class DatabaseEngine(Protocol):
         """Run ``func(txn, *args, **kwargs)`` in one transaction; fires with its result
         after the commit, or fails with its exception after the rollback."""
 
+    def run_short_interaction(
+        self,
+        desc: str,
+        func: Callable[Concatenate[LoggingTransaction, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> "defer.Deferred[T]":
+        """:meth:`run_interaction` for a transaction known to be short, which an engine
+        may run without a thread hand-off (the host's own hot paths; never modules')."""
+
     def execute(self, desc: str, sql: str, *args: Any) -> "defer.Deferred[List[Tuple[Any, ...]]]":
         """Run one statement in its own transaction; fires with all its rows."""
 
@@ -148,6 +163,9 @@ class SqliteEngine:
         #: the thread running a transaction right now (to refuse nested interactions)
         self._txn_thread: Optional[int] = None
         self._db_thread: Optional[threading.Thread] = None
+        self._checkpointer: Optional[WalCheckpointer] = None
+        #: ``conn.total_changes`` when the checkpointer was last poked
+        self._changes_at_poke = 0
 
     def __repr__(self) -> str:
         mode = "threaded" if self._threaded else "inline"
@@ -175,6 +193,11 @@ class SqliteEngine:
     def journal_mode(self) -> str:
         """The journal mode in effect (``"wal"`` for a file, ``"memory"`` in memory)."""
         return self._journal_mode
+
+    @property
+    def checkpointer(self) -> Optional[WalCheckpointer]:
+        """What copies the WAL into the database file (threaded, on a file, only)."""
+        return self._checkpointer
 
     @property
     def db_thread(self) -> Optional[threading.Thread]:
@@ -212,6 +235,15 @@ class SqliteEngine:
                 uri=path.startswith("file:"),
             )
             self._journal_mode = self._configure(conn)
+            if self._threaded and self._journal_mode == "wal":
+                # checkpoints leave the commit path (see _checkpoint.py)
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                self._checkpointer = WalCheckpointer(
+                    path,
+                    uri=path.startswith("file:"),
+                    busy_timeout_ms=self._busy_timeout_ms,
+                    name=f"db-checkpoint-{os.path.basename(path) or 'sqlite'}",
+                )
         except sqlite3.Error as e:
             if conn is not None:
                 conn.close()
@@ -271,6 +303,9 @@ class SqliteEngine:
     def _close_connection(self) -> None:
         conn = self._conn
         assert conn is not None
+        if self._checkpointer is not None:
+            # the last connection to close checkpoints and removes the WAL
+            self._checkpointer.stop()
         try:
             conn.execute("PRAGMA optimize")
         except sqlite3.Error:  # pragma: no cover - best effort
@@ -292,6 +327,35 @@ class SqliteEngine:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> "defer.Deferred[T]":
+        return self._run(desc, func, args, kwargs, inline_if_idle=False)
+
+    def run_short_interaction(
+        self,
+        desc: str,
+        func: Callable[Concatenate[LoggingTransaction, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> "defer.Deferred[T]":
+        """As :meth:`run_interaction`, for a transaction known to be short.
+
+        Threaded, it runs right here on the reactor thread when the database thread has
+        nothing queued, running or undelivered (so order is kept and the connection is
+        free), and is queued like any other otherwise. Handing a transaction to the
+        database thread and its result back costs more than a short one takes (two
+        thread wake-ups and the GIL changing hands twice); the host's event writes go
+        this way. Module interactions never do: they always run on the database thread.
+        """
+        return self._run(desc, func, args, kwargs, inline_if_idle=True)
+
+    def _run(
+        self,
+        desc: str,
+        func: Callable[..., T],
+        args: Tuple[Any, ...],
+        kwargs: Any,
+        *,
+        inline_if_idle: bool,
+    ) -> "defer.Deferred[T]":
         if self._conn is None or self._closing:
             return defer.fail(DatabaseClosedError(f"{self!r} is not running ({desc})"))
         if self._txn_thread == threading.get_ident():
@@ -302,8 +366,9 @@ class SqliteEngine:
         async_after: List[CallbackEntry] = []
         on_exception: List[CallbackEntry] = []
         d: "defer.Deferred[T]"
-        if self._worker is not None:
-            d = self._worker.submit(
+        worker = self._worker
+        if worker is not None and not (inline_if_idle and worker.idle):
+            d = worker.submit(
                 self._transaction,
                 desc,
                 after,
@@ -371,6 +436,13 @@ class SqliteEngine:
                     # (a module's executescript may already have committed)
                     if conn.in_transaction:
                         cursor.execute("COMMIT")
+                    checkpointer = self._checkpointer
+                    if (
+                        checkpointer is not None
+                        and conn.total_changes - self._changes_at_poke >= POKE_AFTER_CHANGES
+                    ):
+                        self._changes_at_poke = conn.total_changes
+                        checkpointer.poke()
                     return result
                 except sqlite3.OperationalError as e:
                     txn_logger.warning(

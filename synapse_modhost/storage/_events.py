@@ -442,7 +442,9 @@ class EventStore(EventReadsMixin):
             extremities[event.room_id] = [x for x in extrems if x[0] not in prevs] + [
                 (event.event_id, event.depth)
             ]
-        duplicates = await self._engine.run_interaction("persist_events", persist_events_txn, rows)
+        duplicates = await self._engine.run_short_interaction(
+            "persist_events", persist_events_txn, rows
+        )
         for row in rows:
             if row.event.event_id not in duplicates:
                 row.event.internal_metadata.stream_ordering = row.stream_ordering

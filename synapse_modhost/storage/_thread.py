@@ -3,7 +3,9 @@
 Lighter than a one-thread ``ThreadPool`` with ``deferToThreadPool``: a plain queue, no
 per-call context copying, and results handed back to the reactor in batches — when
 calls queue up (concurrent requests), the worker runs those already waiting and wakes
-the reactor once for all of them (at most :data:`MAX_BATCH` at a time).
+the reactor once for all of them (at most :data:`MAX_BATCH` at a time). :attr:`idle`
+tells the reactor thread when nothing it submitted is still queued, running or waiting
+to be delivered, so that the engine may run a short transaction inline.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ class DatabaseThread:
         # durable when they return, so nothing acknowledged is lost)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._started = False
+        #: calls submitted whose results the reactor has not yet been handed
+        self._pending = 0
+
+    @property
+    def idle(self) -> bool:
+        """No submitted call is queued, running or undelivered (reactor thread only)."""
+        return self._pending == 0
 
     @property
     def thread(self) -> threading.Thread:
@@ -50,6 +59,7 @@ class DatabaseThread:
     def submit(self, func: Callable[..., T], *args: Any) -> "defer.Deferred[T]":
         """Queue ``func(*args)``; the Deferred fires on the reactor thread."""
         d: "defer.Deferred[T]" = defer.Deferred()
+        self._pending += 1
         self._queue.put((d, func, args))
         return d
 
@@ -70,7 +80,7 @@ class DatabaseThread:
             while True:
                 if item is _STOP:
                     if results:
-                        self._reactor.callFromThread(_deliver, results)
+                        self._reactor.callFromThread(self._deliver, results)
                     return
                 d, func, args = item
                 try:
@@ -83,12 +93,12 @@ class DatabaseThread:
                     item = get_nowait()
                 except queue.Empty:
                     break
-            self._reactor.callFromThread(_deliver, results)
+            self._reactor.callFromThread(self._deliver, results)
 
-
-def _deliver(results: List[_Result]) -> None:
-    for d, ok, value in results:
-        if ok:
-            d.callback(value)
-        else:
-            d.errback(value)
+    def _deliver(self, results: List[_Result]) -> None:
+        for d, ok, value in results:
+            self._pending -= 1
+            if ok:
+                d.callback(value)
+            else:
+                d.errback(value)

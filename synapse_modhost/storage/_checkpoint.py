@@ -1,0 +1,138 @@
+"""``WalCheckpointer``: copies an SQLite write-ahead log back into the database file on its
+own thread and connection, so that no commit waits for the disk.
+
+Left to itself SQLite checkpoints on the committing connection: the commit that takes the
+log past 1,000 pages copies the log into the database file and ``fsync``s it before it
+returns. The host commits short transactions on the reactor thread (see
+``SqliteEngine.run_short_interaction``), where that would stall every connection for
+milliseconds. So the engine turns automatic checkpoints off (``PRAGMA
+wal_autocheckpoint=0``) and pokes this checkpointer after every :data:`POKE_AFTER_CHANGES`
+changed rows instead: a ``PASSIVE`` checkpoint on a second connection, which neither
+blocks the writer nor waits for it.
+
+A passive checkpoint never stops the writer, so under unbroken load the log can keep
+growing; once it holds :data:`RESTART_FRAMES` frames a ``RESTART`` checkpoint makes the
+writer wait until the log has been copied and can start again from its beginning.
+
+Durability is unchanged: a commit is in the log, in the operating system's hands, when it
+returns, checkpointed or not. The thread starts, and its connection opens, on the first
+poke, so start-up pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from typing import Optional, Tuple
+
+__all__ = ["POKE_AFTER_CHANGES", "RESTART_FRAMES", "WalCheckpointer"]
+
+logger = logging.getLogger(__name__)
+
+#: changed rows between two pokes (a message is about ten rows; SQLite's own default
+#: checkpoints every 1,000 pages, about 150 messages)
+POKE_AFTER_CHANGES = 1_000
+
+#: frames in the log (pages of 4 KiB by default) at which the writer is made to wait
+RESTART_FRAMES = 65_536
+
+
+class WalCheckpointer:
+    """Runs ``PRAGMA wal_checkpoint`` on its own thread whenever :meth:`poke`-d."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        uri: bool = False,
+        busy_timeout_ms: int = 10_000,
+        restart_frames: int = RESTART_FRAMES,
+        name: str = "db-checkpoint",
+    ) -> None:
+        self._path = path
+        self._uri = uri
+        self._busy_timeout_ms = busy_timeout_ms
+        self._restart_frames = restart_frames
+        self._name = name
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._poked = False
+        self._stopping = False
+        self._thread: Optional[threading.Thread] = None
+        #: checkpoints run (passive and restart), and the restarts among them
+        self.checkpoints = 0
+        self.restarts = 0
+        #: ``(busy, frames in the log, frames checkpointed)`` of the last checkpoint
+        self.last_result: Optional[Tuple[int, int, int]] = None
+
+    @property
+    def thread(self) -> Optional[threading.Thread]:
+        """The checkpointing thread, once the first poke has started it."""
+        return self._thread
+
+    def poke(self) -> None:
+        """Ask for a checkpoint soon (from any thread); starts the thread the first time."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._poked = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Run a checkpoint already asked for, close the connection, end the thread."""
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        conn: Optional[sqlite3.Connection] = None
+        try:
+            while True:
+                self._wake.wait()
+                with self._lock:
+                    self._wake.clear()
+                    poked, self._poked = self._poked, False
+                    stopping = self._stopping
+                if poked:
+                    if conn is None:
+                        conn = self._connect()
+                    if conn is not None:
+                        self._checkpoint(conn)
+                if stopping:
+                    return
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _connect(self) -> Optional[sqlite3.Connection]:
+        try:
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout_ms / 1000.0,
+                isolation_level=None,
+                uri=self._uri,
+            )
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        except sqlite3.Error as e:
+            logger.warning("%s: cannot open a connection to checkpoint the WAL: %s", self._path, e)
+            return None
+        return conn
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+            self.checkpoints += 1
+            if frames >= self._restart_frames:
+                busy, frames, done = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0]
+                self.checkpoints += 1
+                self.restarts += 1
+            self.last_result = (busy, frames, done)
+        except sqlite3.Error as e:
+            logger.warning("%s: WAL checkpoint failed: %s", self._path, e)
