@@ -83,6 +83,10 @@ class DatabaseEngine(Protocol):
     def running(self) -> bool:
         """``True`` between :meth:`start` and :meth:`close`."""
 
+    @property
+    def threaded(self) -> bool:
+        """Whether interactions run on a thread of their own (else inline, already fired)."""
+
     def start(self) -> None:
         """Open the connection(s); raises :class:`DatabaseOpenError`."""
 

@@ -395,9 +395,11 @@ class EventStore(EventReadsMixin):
     ) -> List[Event]:
         """Write events and return them as persisted.
 
-        Calls queue up: while a write is in flight, the batches submitted meanwhile are
-        written together in the next transaction (group commit), each batch's events in
-        order. Stream positions are assigned at write time, in submission order. An event
+        Calls queue up (group commit): on a threaded engine the first call waits for the
+        end of the reactor turn, so the batches of every request read in that turn share
+        one transaction; while a write is in flight, the batches submitted meanwhile are
+        written together in the next one. Each batch's events stay in order; on an
+        inline engine (the test kit) a lone call is written at once. Stream positions are assigned at write time, in submission order. An event
         identical to one already stored is not written again: the stored one is returned
         in its place. The room of every event must be loaded (it is, for events built by
         the handlers).
@@ -407,8 +409,16 @@ class EventStore(EventReadsMixin):
         self._persist_queue.append((list(rows), waiter))
         if not self._persisting:
             self._persisting = True
-            defer.ensureDeferred(self._persist_loop())
+            if self._engine.threaded:
+                # group commit: the writes that arrive in this reactor turn (requests
+                # read from several connections at once) share one transaction
+                self._engine.reactor.callLater(0, self._start_persist_loop)
+            else:
+                defer.ensureDeferred(self._persist_loop())
         return await waiter
+
+    def _start_persist_loop(self) -> None:
+        defer.ensureDeferred(self._persist_loop())
 
     async def _persist_loop(self) -> None:
         try:
