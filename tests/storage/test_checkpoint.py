@@ -8,15 +8,12 @@ import sqlite3
 from typing import Any, Generator
 
 from twisted.internet import defer
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from synapse_modhost.storage import LoggingTransaction, SqliteEngine
 from synapse_modhost.storage import _engine as engine_module
 from synapse_modhost.storage._checkpoint import WalCheckpointer
-
-
-def _create_table(txn: LoggingTransaction) -> None:
-    txn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+from tests.storage._helpers import ThreadedEngineCase
 
 
 def _insert_many(txn: LoggingTransaction, n: int) -> None:
@@ -33,18 +30,8 @@ def _count(txn: LoggingTransaction) -> int:
     return int(txn.fetchone()[0])
 
 
-class EngineCheckpointTests(TestCase):
+class EngineCheckpointTests(ThreadedEngineCase):
     """The threaded engine on a file hands checkpoints to a WalCheckpointer."""
-
-    def setUp(self) -> "defer.Deferred[None]":  # type: ignore[override]
-        from twisted.internet import reactor
-
-        self.reactor: Any = reactor
-        self.path = os.path.join(self.mktemp(), "ckpt.db")
-        self.engine = SqliteEngine(reactor, self.path, threaded=True)
-        self.engine.start()
-        self.addCleanup(self.engine.close)
-        return self.engine.run_interaction("create", _create_table)
 
     @defer.inlineCallbacks
     def test_automatic_checkpoints_off(self) -> Generator[Any, Any, None]:

@@ -3,18 +3,13 @@ thread has nothing in hand, queued behind it otherwise."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, Generator, List
 
 from twisted.internet import defer
-from twisted.trial.unittest import TestCase
 
-from synapse_modhost.storage import LoggingTransaction, SqliteEngine
-
-
-def _create_table(txn: LoggingTransaction) -> None:
-    txn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+from synapse_modhost.storage import LoggingTransaction
+from tests.storage._helpers import ThreadedEngineCase
 
 
 def _insert_where(txn: LoggingTransaction, value: str) -> threading.Thread:
@@ -27,18 +22,8 @@ def _values(txn: LoggingTransaction) -> List[str]:
     return [row[0] for row in txn.fetchall()]
 
 
-class ShortInteractionTests(TestCase):
+class ShortInteractionTests(ThreadedEngineCase):
     """Short host transactions skip the thread hand-off only when that keeps the order."""
-
-    def setUp(self) -> "defer.Deferred[None]":  # type: ignore[override]
-        from twisted.internet import reactor
-
-        self.reactor: Any = reactor
-        self.path = os.path.join(self.mktemp(), "short.db")
-        self.engine = SqliteEngine(reactor, self.path, threaded=True)
-        self.engine.start()
-        self.addCleanup(self.engine.close)
-        return self.engine.run_interaction("create", _create_table)
 
     def test_idle_runs_inline(self) -> None:
         """With nothing queued, the transaction runs on the calling thread and has committed on return."""

@@ -3,7 +3,6 @@ as ``ModuleApi.run_db_interaction`` uses it."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, Generator, List
 
@@ -18,10 +17,7 @@ from synapse_modhost.storage import (
     UserStore,
     open_database,
 )
-
-
-def _create_table(txn: LoggingTransaction) -> None:
-    txn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+from tests.storage._helpers import ThreadedEngineCase, create_table
 
 
 def _insert(txn: LoggingTransaction, value: str) -> None:
@@ -33,18 +29,8 @@ def _values(txn: LoggingTransaction) -> List[str]:
     return [row[0] for row in txn.fetchall()]
 
 
-class ThreadedEngineTests(TestCase):
+class ThreadedEngineTests(ThreadedEngineCase):
     """One dedicated database thread runs every interaction."""
-
-    def setUp(self) -> "defer.Deferred[None]":  # type: ignore[override]
-        from twisted.internet import reactor
-
-        self.reactor: Any = reactor
-        self.path = os.path.join(self.mktemp(), "threaded.db")
-        self.engine = SqliteEngine(reactor, self.path, threaded=True)
-        self.engine.start()
-        self.addCleanup(self.engine.close)
-        return self.engine.run_interaction("create", _create_table)
 
     @defer.inlineCallbacks
     def test_runs_on_db_thread(self) -> Generator[Any, Any, None]:
@@ -145,7 +131,7 @@ class RunDbInteractionTests(TestCase):
             self.engine = engine
             self.addCleanup(engine.close)
             self.pool = DatabasePool(engine)
-            return engine.run_interaction("create", _create_table)
+            return engine.run_interaction("create", create_table)
 
         return d.addCallback(opened)
 
