@@ -8,11 +8,16 @@ returns. The host commits short transactions on the reactor thread (see
 milliseconds. So the engine turns automatic checkpoints off (``PRAGMA
 wal_autocheckpoint=0``) and pokes this checkpointer after every :data:`POKE_AFTER_CHANGES`
 changed rows instead: a ``PASSIVE`` checkpoint on a second connection, which neither
-blocks the writer nor waits for it.
+takes the write lock nor waits for the writer, so no commit can fail or wait because of it.
 
-A passive checkpoint never stops the writer, so under unbroken load the log can keep
-growing; once it holds :data:`RESTART_FRAMES` frames a ``RESTART`` checkpoint makes the
-writer wait until the log has been copied and can start again from its beginning.
+Two things it leaves to the engine, which does them on its database thread with the main
+connection (:attr:`WalCheckpointer.request`):
+
+- ``"truncate"``: a passive checkpoint never stops the writer, so under unbroken load the
+  log can keep growing. Once it holds :data:`RESTART_FRAMES` frames the engine runs one
+  ``TRUNCATE`` checkpoint there (requests wait behind it, as behind any queued work).
+- ``"fallback"``: the checkpointer cannot work (its connection does not open, or
+  something unexpected failed); the engine turns SQLite's automatic checkpoints back on.
 
 Durability is unchanged: a commit is in the log, in the operating system's hands, when it
 returns, checkpointed or not. The thread starts, and its connection opens, on the first
@@ -26,7 +31,7 @@ import sqlite3
 import threading
 from typing import Optional, Tuple
 
-__all__ = ["POKE_AFTER_CHANGES", "RESTART_FRAMES", "WalCheckpointer"]
+__all__ = ["FALLBACK", "POKE_AFTER_CHANGES", "RESTART_FRAMES", "TRUNCATE", "WalCheckpointer"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +39,12 @@ logger = logging.getLogger(__name__)
 #: checkpoints every 1,000 pages, about 150 messages)
 POKE_AFTER_CHANGES = 1_000
 
-#: frames in the log (pages of 4 KiB by default) at which the writer is made to wait
+#: frames in the log (pages of 4 KiB by default) at which the engine truncates it
 RESTART_FRAMES = 65_536
+
+#: :attr:`WalCheckpointer.request` values
+TRUNCATE = "truncate"
+FALLBACK = "fallback"
 
 
 class WalCheckpointer:
@@ -60,11 +69,13 @@ class WalCheckpointer:
         self._poked = False
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
-        #: checkpoints run (passive and restart), and the restarts among them
+        #: passive checkpoints run
         self.checkpoints = 0
-        self.restarts = 0
         #: ``(busy, frames in the log, frames checkpointed)`` of the last checkpoint
         self.last_result: Optional[Tuple[int, int, int]] = None
+        #: what the engine should do on its database thread (:data:`TRUNCATE`,
+        #: :data:`FALLBACK`), set here and cleared by the engine; ``None``: nothing
+        self.request: Optional[str] = None
 
     @property
     def thread(self) -> Optional[threading.Thread]:
@@ -103,11 +114,17 @@ class WalCheckpointer:
                 if poked:
                     if conn is None:
                         conn = self._connect()
-                    if conn is not None:
-                        self._checkpoint(conn)
+                        if conn is None:
+                            return
+                    self._checkpoint(conn)
                 if stopping:
                     return
+        except Exception:
+            logger.exception("%s: the WAL checkpointer failed; SQLite checkpoints again", self._path)
+            self.request = FALLBACK
         finally:
+            with self._lock:
+                self._stopping = True
             if conn is not None:
                 conn.close()
 
@@ -121,18 +138,22 @@ class WalCheckpointer:
             )
             conn.execute("PRAGMA wal_autocheckpoint=0")
         except sqlite3.Error as e:
-            logger.warning("%s: cannot open a connection to checkpoint the WAL: %s", self._path, e)
+            logger.warning(
+                "%s: cannot open a connection to checkpoint the WAL (%s); SQLite checkpoints again",
+                self._path,
+                e,
+            )
+            self.request = FALLBACK
             return None
         return conn
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
             busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
-            self.checkpoints += 1
-            if frames >= self._restart_frames:
-                busy, frames, done = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()[0]
-                self.checkpoints += 1
-                self.restarts += 1
-            self.last_result = (busy, frames, done)
         except sqlite3.Error as e:
             logger.warning("%s: WAL checkpoint failed: %s", self._path, e)
+            return
+        self.checkpoints += 1
+        self.last_result = (busy, frames, done)
+        if frames >= self._restart_frames and self.request is None:
+            self.request = TRUNCATE

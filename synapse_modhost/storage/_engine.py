@@ -39,7 +39,8 @@ from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Protoc
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from synapse_modhost.storage._checkpoint import POKE_AFTER_CHANGES, WalCheckpointer
+from synapse_modhost.storage import _checkpoint
+from synapse_modhost.storage._checkpoint import FALLBACK, WalCheckpointer
 from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenError
 from synapse_modhost.storage._thread import DatabaseThread
 from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
@@ -59,6 +60,13 @@ MEMORY = ":memory:"
 MAX_ATTEMPTS = 5
 
 _MAX_TXN_ID = 0x100000
+
+#: SQLite's own checkpoint threshold (pages), restored when the checkpointer gives up
+_SQLITE_AUTOCHECKPOINT = 1000
+
+
+class _HandedOver(Exception):
+    """An inline attempt found the database locked: retry on the database thread."""
 
 
 class DatabaseEngine(Protocol):
@@ -170,6 +178,8 @@ class SqliteEngine:
         self._checkpointer: Optional[WalCheckpointer] = None
         #: ``conn.total_changes`` when the checkpointer was last poked
         self._changes_at_poke = 0
+        #: held by whichever thread is using the connection (threaded mode)
+        self._conn_lock = threading.Lock()
 
     def __repr__(self) -> str:
         mode = "threaded" if self._threaded else "inline"
@@ -246,6 +256,7 @@ class SqliteEngine:
                     path,
                     uri=path.startswith("file:"),
                     busy_timeout_ms=self._busy_timeout_ms,
+                    restart_frames=_checkpoint.RESTART_FRAMES,
                     name=f"db-checkpoint-{os.path.basename(path) or 'sqlite'}",
                 )
         except sqlite3.Error as e:
@@ -293,7 +304,7 @@ class SqliteEngine:
             self._close_connection()
             self._closed()
             return defer.succeed(None)
-        d = worker.submit(self._close_connection)
+        d = worker.submit(self._locked, self._close_connection)
 
         def stopped(result: object) -> object:
             worker.stop()
@@ -369,20 +380,9 @@ class SqliteEngine:
         after: List[CallbackEntry] = []
         async_after: List[CallbackEntry] = []
         on_exception: List[CallbackEntry] = []
-        d: "defer.Deferred[T]"
+        d: Optional["defer.Deferred[T]"] = None
         worker = self._worker
-        if worker is not None and not (inline_if_idle and worker.idle):
-            d = worker.submit(
-                self._transaction,
-                desc,
-                after,
-                async_after,
-                on_exception,
-                func,
-                args,
-                kwargs,
-            )
-        else:
+        if worker is None:
             try:
                 result = self._transaction(
                     desc, after, async_after, on_exception, func, args, kwargs
@@ -391,6 +391,36 @@ class SqliteEngine:
                 d = defer.fail()
             else:
                 d = defer.succeed(result)
+        else:
+            if self._checkpointer is not None and self._checkpointer.request is not None:
+                self._serve_checkpointer_request(worker, self._checkpointer)
+            # inline only when nothing submitted earlier is still in hand (order) and no
+            # other thread has the connection
+            if inline_if_idle and worker.idle and self._conn_lock.acquire(blocking=False):
+                try:
+                    d = defer.succeed(
+                        self._inline_transaction(
+                            desc, after, async_after, on_exception, func, args, kwargs
+                        )
+                    )
+                except _HandedOver:
+                    d = None
+                except BaseException:
+                    d = defer.fail()
+                finally:
+                    self._conn_lock.release()
+            if d is None:
+                d = worker.submit(
+                    self._locked,
+                    self._transaction,
+                    desc,
+                    after,
+                    async_after,
+                    on_exception,
+                    func,
+                    args,
+                    kwargs,
+                )
         d.addCallbacks(
             self._committed,
             self._failed,
@@ -402,6 +432,78 @@ class SqliteEngine:
     def execute(self, desc: str, sql: str, *args: Any) -> "defer.Deferred[List[Tuple[Any, ...]]]":
         return self.run_interaction(desc, _execute_txn, sql, args)
 
+    def _locked(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` holding the connection (on the database thread)."""
+        with self._conn_lock:
+            return func(*args)
+
+    def _inline_transaction(
+        self,
+        desc: str,
+        after: List[CallbackEntry],
+        async_after: List[CallbackEntry],
+        on_exception: List[CallbackEntry],
+        func: Callable[..., T],
+        args: Tuple[Any, ...],
+        kwargs: Any,
+    ) -> T:
+        """One attempt on the reactor thread, never waiting for a lock another process
+        holds: a locked database raises :class:`_HandedOver` (the retries, with their
+        waits, happen on the database thread)."""
+        conn = self._conn
+        assert conn is not None
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            return self._transaction(
+                desc, after, async_after, on_exception, func, args, kwargs, attempts=1
+            )
+        except sqlite3.OperationalError as e:
+            raise _HandedOver() from e
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+
+    def _serve_checkpointer_request(self, worker: DatabaseThread, checkpointer: WalCheckpointer) -> None:
+        """Queue what the checkpointer asked for (see ``_checkpoint``) on the database thread."""
+        request, checkpointer.request = checkpointer.request, None
+        job: Callable[[], None]
+        if request == FALLBACK:
+            self._checkpointer = None
+            checkpointer.stop()
+            job = self._restore_autocheckpoint
+        else:
+            job = self._truncate_wal
+        worker.submit(self._locked, job)
+
+    def _truncate_wal(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as e:
+            logger.warning("%s: truncating the WAL failed: %s", self._path, e)
+
+    def _restore_autocheckpoint(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            conn.execute(f"PRAGMA wal_autocheckpoint={_SQLITE_AUTOCHECKPOINT}")
+        except sqlite3.Error as e:  # pragma: no cover - a PRAGMA that sets a number
+            logger.warning("%s: restoring automatic checkpoints failed: %s", self._path, e)
+
+    def _poke_checkpointer(self, conn: sqlite3.Connection) -> None:
+        checkpointer = self._checkpointer
+        if checkpointer is None:
+            return
+        changes = conn.total_changes
+        if changes - self._changes_at_poke < _checkpoint.POKE_AFTER_CHANGES:
+            return
+        self._changes_at_poke = changes
+        try:
+            checkpointer.poke()
+        except Exception:  # e.g. no thread can be started: never fail a committed txn
+            logger.exception("%s: cannot run the WAL checkpointer; SQLite checkpoints again", self._path)
+            checkpointer.request = FALLBACK
+
     def _transaction(
         self,
         desc: str,
@@ -411,6 +513,7 @@ class SqliteEngine:
         func: Callable[..., T],
         args: Tuple[Any, ...],
         kwargs: Any,
+        attempts: int = MAX_ATTEMPTS,
     ) -> T:
         """Run ``func`` in a transaction (on the DB thread, or inline)."""
         conn = self._conn
@@ -423,7 +526,7 @@ class SqliteEngine:
             txn_logger.debug("[TXN START] {%s}", name)
         self._txn_thread = threading.get_ident()
         try:
-            for attempt in range(1, MAX_ATTEMPTS + 1):
+            for attempt in range(1, attempts + 1):
                 cursor = conn.cursor()
                 txn = LoggingTransaction(
                     txn=cursor,
@@ -440,20 +543,10 @@ class SqliteEngine:
                     # (a module's executescript may already have committed)
                     if conn.in_transaction:
                         cursor.execute("COMMIT")
-                    checkpointer = self._checkpointer
-                    if (
-                        checkpointer is not None
-                        and conn.total_changes - self._changes_at_poke >= POKE_AFTER_CHANGES
-                    ):
-                        self._changes_at_poke = conn.total_changes
-                        checkpointer.poke()
-                    return result
                 except sqlite3.OperationalError as e:
-                    txn_logger.warning(
-                        "[TXN OPERROR] {%s} %s %d/%d", name, e, attempt, MAX_ATTEMPTS
-                    )
+                    txn_logger.warning("[TXN OPERROR] {%s} %s %d/%d", name, e, attempt, attempts)
                     self._rollback(conn, name)
-                    if attempt < MAX_ATTEMPTS:
+                    if attempt < attempts:
                         continue
                     raise
                 except BaseException:
@@ -461,6 +554,8 @@ class SqliteEngine:
                     raise
                 finally:
                     cursor.close()
+                self._poke_checkpointer(conn)
+                return result
             raise AssertionError("unreachable")  # pragma: no cover
         finally:
             self._txn_thread = None

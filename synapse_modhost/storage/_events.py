@@ -395,11 +395,16 @@ class EventStore(EventReadsMixin):
     ) -> List[Event]:
         """Write events and return them as persisted.
 
-        Calls queue up (group commit): on a threaded engine the first call waits for the
-        end of the reactor turn, so the batches of every request read in that turn share
-        one transaction; while a write is in flight, the batches submitted meanwhile are
-        written together in the next one. Each batch's events stay in order; on an
-        inline engine (the test kit) a lone call is written at once. Stream positions are assigned at write time, in submission order. An event
+        Calls queue up (group commit): on a threaded engine with the reactor running the
+        first call waits for the end of the reactor turn, so the batches of every request
+        read in that turn share one transaction; while a write is in flight, the batches
+        submitted meanwhile are written together in the next one. Each batch's events
+        stay in order; on an inline engine (the test kit) a lone call is written at once.
+        (So an interaction submitted in the same turn after a persist call, without
+        awaiting it, runs before the write.) If the transaction fails, the batches are
+        written again one by one, so one bad
+        batch fails only its own caller; nothing after the commit (listeners, reading a
+        duplicate back) can make a batch be written twice. Stream positions are assigned at write time, in submission order. An event
         identical to one already stored is not written again: the stored one is returned
         in its place. The room of every event must be loaded (it is, for events built by
         the handlers).
@@ -409,10 +414,11 @@ class EventStore(EventReadsMixin):
         self._persist_queue.append((list(rows), waiter))
         if not self._persisting:
             self._persisting = True
-            if self._engine.threaded:
+            engine = self._engine
+            if engine.threaded and engine.running and getattr(engine.reactor, "running", False):
                 # group commit: the writes that arrive in this reactor turn (requests
                 # read from several connections at once) share one transaction
-                self._engine.reactor.callLater(0, self._start_persist_loop)
+                engine.reactor.callLater(0, self._start_persist_loop)
             else:
                 defer.ensureDeferred(self._persist_loop())
         return await waiter
@@ -452,6 +458,8 @@ class EventStore(EventReadsMixin):
             extremities[event.room_id] = [x for x in extrems if x[0] not in prevs] + [
                 (event.event_id, event.depth)
             ]
+        # only this await may raise to _persist_loop (which then writes the batches one
+        # by one): everything after it happens once the rows are committed
         duplicates = await self._engine.run_short_interaction(
             "persist_events", persist_events_txn, rows
         )
@@ -466,17 +474,26 @@ class EventStore(EventReadsMixin):
         for row in rows:
             if row.event.event_id not in duplicates:
                 for listener in self._listeners:
-                    listener(row.event, row.stream_ordering)
+                    try:
+                        listener(row.event, row.stream_ordering)
+                    except Exception:
+                        logger.exception(
+                            "persist listener %r failed on %s", listener, row.event.event_id
+                        )
         for batch, waiter in queued:
-            persisted: List[Event] = []
-            for row in batch:
-                event = row.event
-                if event.event_id in duplicates:
-                    existing = await self.get_event(duplicates[event.event_id])
-                    assert existing is not None
-                    event = existing
-                persisted.append(event)
-            waiter.callback(persisted)
+            try:
+                persisted: List[Event] = []
+                for row in batch:
+                    event = row.event
+                    if event.event_id in duplicates:
+                        existing = await self.get_event(duplicates[event.event_id])
+                        assert existing is not None
+                        event = existing
+                    persisted.append(event)
+            except Exception:
+                waiter.errback(Failure())
+            else:
+                waiter.callback(persisted)
 
     def _apply_persisted(self, row: PersistRow) -> None:
         event = row.event

@@ -40,12 +40,14 @@ class DatabaseThread:
         # durable when they return, so nothing acknowledged is lost)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._started = False
-        #: calls submitted whose results the reactor has not yet been handed
+        #: calls submitted whose results the reactor has not yet been handed (any thread
+        #: may submit, hence the lock)
         self._pending = 0
+        self._pending_lock = threading.Lock()
 
     @property
     def idle(self) -> bool:
-        """No submitted call is queued, running or undelivered (reactor thread only)."""
+        """No submitted call is queued, running or undelivered."""
         return self._pending == 0
 
     @property
@@ -59,7 +61,8 @@ class DatabaseThread:
     def submit(self, func: Callable[..., T], *args: Any) -> "defer.Deferred[T]":
         """Queue ``func(*args)``; the Deferred fires on the reactor thread."""
         d: "defer.Deferred[T]" = defer.Deferred()
-        self._pending += 1
+        with self._pending_lock:
+            self._pending += 1
         self._queue.put((d, func, args))
         return d
 
@@ -97,7 +100,8 @@ class DatabaseThread:
 
     def _deliver(self, results: List[_Result]) -> None:
         for d, ok, value in results:
-            self._pending -= 1
+            with self._pending_lock:
+                self._pending -= 1
             if ok:
                 d.callback(value)
             else:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from typing import Any, Generator
+import threading
+from typing import Any, Generator, Tuple
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from synapse_modhost.storage import LoggingTransaction, SqliteEngine
-from synapse_modhost.storage import _engine as engine_module
-from synapse_modhost.storage._checkpoint import WalCheckpointer
+from synapse_modhost.storage import _checkpoint as checkpoint_module
+from synapse_modhost.storage._checkpoint import FALLBACK, TRUNCATE, WalCheckpointer
 from tests.storage._helpers import ThreadedEngineCase
 
 
@@ -30,8 +31,14 @@ def _count(txn: LoggingTransaction) -> int:
     return int(txn.fetchone()[0])
 
 
+def _count_where(txn: LoggingTransaction) -> Tuple[int, threading.Thread]:
+    return _count(txn), threading.current_thread()
+
+
 class EngineCheckpointTests(ThreadedEngineCase):
     """The threaded engine on a file hands checkpoints to a WalCheckpointer."""
+
+    DB_NAME = "ckpt.db"
 
     @defer.inlineCallbacks
     def test_automatic_checkpoints_off(self) -> Generator[Any, Any, None]:
@@ -43,7 +50,7 @@ class EngineCheckpointTests(ThreadedEngineCase):
     @defer.inlineCallbacks
     def test_poked_after_enough_changes(self) -> Generator[Any, Any, None]:
         """Enough changed rows start the checkpointer, which checkpoints on its own thread."""
-        self.patch(engine_module, "POKE_AFTER_CHANGES", 10)
+        self.patch(checkpoint_module, "POKE_AFTER_CHANGES", 10)
         checkpointer = self.engine.checkpointer
         assert checkpointer is not None
         self.assertIsNone(checkpointer.thread)
@@ -56,18 +63,62 @@ class EngineCheckpointTests(ThreadedEngineCase):
         self.assertGreaterEqual(checkpointer.checkpoints, 1)
 
     @defer.inlineCallbacks
-    def test_close_leaves_no_wal_and_keeps_rows(self) -> Generator[Any, Any, None]:
-        """Closing stops the checkpointer, folds the WAL into the file and loses no row."""
-        self.patch(engine_module, "POKE_AFTER_CHANGES", 10)
+    def test_close_stops_checkpointer_and_keeps_rows(self) -> Generator[Any, Any, None]:
+        """Closing ends the checkpointer's thread, folds the WAL into the file and loses no row."""
+        self.patch(checkpoint_module, "POKE_AFTER_CHANGES", 10)
         for _ in range(5):
             yield self.engine.run_short_interaction("rows", _insert_many, 30)
+        checkpointer = self.engine.checkpointer
+        assert checkpointer is not None and checkpointer.thread is not None
         yield self.engine.close()
+        self.assertFalse(checkpointer.thread.is_alive())
         self.assertFalse(os.path.exists(self.path + "-wal"))
         again = SqliteEngine(self.reactor, self.path, threaded=True)
         again.start()
         self.addCleanup(again.close)
         count = yield again.run_interaction("count", _count)
         self.assertEqual(count, 150)
+
+    @defer.inlineCallbacks
+    def test_truncate_request_runs_on_db_thread(self) -> Generator[Any, Any, None]:
+        """A truncate request empties the WAL on the database thread before the next interaction runs."""
+        yield self.engine.run_interaction("rows", _insert_many, 100)
+        self.assertGreater(os.path.getsize(self.path + "-wal"), 0)
+        checkpointer = self.engine.checkpointer
+        assert checkpointer is not None
+        checkpointer.request = TRUNCATE
+        where = yield self.engine.run_short_interaction("count", _count_where)
+        self.assertEqual(where, (100, self.engine.db_thread))
+        self.assertEqual(os.path.getsize(self.path + "-wal"), 0)
+        self.assertIsNone(checkpointer.request)
+
+    @defer.inlineCallbacks
+    def test_fallback_request_restores_sqlite_checkpoints(self) -> Generator[Any, Any, None]:
+        """A fallback request drops the checkpointer and turns SQLite's own checkpoints back on."""
+        checkpointer = self.engine.checkpointer
+        assert checkpointer is not None
+        checkpointer.request = FALLBACK
+        value = yield self.engine.run_interaction("pragma", _autocheckpoint)
+        self.assertEqual(value, 1000)
+        self.assertIsNone(self.engine.checkpointer)
+
+    @defer.inlineCallbacks
+    def test_poke_failure_keeps_the_commit(self) -> Generator[Any, Any, None]:
+        """A checkpointer that cannot be poked never fails a committed transaction; it falls back."""
+        self.patch(checkpoint_module, "POKE_AFTER_CHANGES", 10)
+        checkpointer = self.engine.checkpointer
+        assert checkpointer is not None
+
+        def no_thread() -> None:
+            raise RuntimeError("can't start new thread")
+
+        self.patch(checkpointer, "poke", no_thread)
+        with self.assertLogs("synapse_modhost.storage._engine", "ERROR"):
+            yield self.engine.run_interaction("many", _insert_many, 20)
+        self.assertEqual(checkpointer.request, FALLBACK)
+        count = yield self.engine.run_interaction("count", _count)
+        self.assertEqual(count, 20)
+        self.assertIsNone(self.engine.checkpointer)
 
     def test_inline_and_memory_engines_keep_sqlite_checkpoints(self) -> None:
         """Only a threaded engine on a file has a checkpointer."""
@@ -105,13 +156,15 @@ class WalCheckpointerTests(SynchronousTestCase):
         busy, frames, done = checkpointer.last_result
         self.assertEqual((busy, done), (0, frames))
         self.assertGreater(frames, 0)
+        self.assertIsNone(checkpointer.request)
 
-    def test_restart_when_log_too_long(self) -> None:
-        """A log at or past restart_frames gets a RESTART checkpoint after the passive one."""
+    def test_long_log_asks_for_truncate(self) -> None:
+        """A log at or past restart_frames asks the engine for a truncate (it never blocks the writer itself)."""
         checkpointer = WalCheckpointer(self.path, restart_frames=1)
         checkpointer.poke()
         checkpointer.stop()
-        self.assertEqual((checkpointer.checkpoints, checkpointer.restarts), (2, 1))
+        self.assertEqual(checkpointer.checkpoints, 1)
+        self.assertEqual(checkpointer.request, TRUNCATE)
 
     def test_no_poke_no_thread(self) -> None:
         """Without a poke no thread starts, and stop is harmless."""
@@ -121,8 +174,8 @@ class WalCheckpointerTests(SynchronousTestCase):
         self.assertIsNone(checkpointer.thread)
         self.assertEqual(checkpointer.checkpoints, 0)
 
-    def test_unopenable_database_logs_warning(self) -> None:
-        """A database it cannot open is logged as a warning naming the path, not raised."""
+    def test_unopenable_database_asks_for_fallback(self) -> None:
+        """A database it cannot open is logged as a warning naming the path, and it asks for the fallback."""
         missing = os.path.join(self.mktemp(), "no", "such", "dir", "x.db")
         checkpointer = WalCheckpointer(missing)
         with self.assertLogs("synapse_modhost.storage._checkpoint", "WARNING") as logs:
@@ -130,3 +183,21 @@ class WalCheckpointerTests(SynchronousTestCase):
             checkpointer.stop()
         self.assertIn(missing, logs.output[0])
         self.assertEqual(checkpointer.checkpoints, 0)
+        self.assertEqual(checkpointer.request, FALLBACK)
+
+    def test_unexpected_error_asks_for_fallback(self) -> None:
+        """An unexpected error ends the thread with an error log and a fallback request; later pokes do nothing."""
+        checkpointer = WalCheckpointer(self.path)
+
+        def boom(conn: sqlite3.Connection) -> None:
+            raise ValueError("unexpected")
+
+        checkpointer._checkpoint = boom  # type: ignore[method-assign]
+        with self.assertLogs("synapse_modhost.storage._checkpoint", "ERROR"):
+            checkpointer.poke()
+            assert checkpointer.thread is not None
+            checkpointer.thread.join()
+        self.assertEqual(checkpointer.request, FALLBACK)
+        checkpointer.poke()
+        checkpointer.stop()
+        self.assertFalse(checkpointer.thread.is_alive())

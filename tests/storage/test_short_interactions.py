@@ -3,6 +3,7 @@ thread has nothing in hand, queued behind it otherwise."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from typing import Any, Generator, List
 
@@ -83,3 +84,40 @@ class ShortInteractionTests(ThreadedEngineCase):
         d = self.engine.run_short_interaction("late", _values)
         yield closing
         self.failureResultOf(d, DatabaseClosedError)
+
+    @defer.inlineCallbacks
+    def test_locked_database_hands_over(self) -> Generator[Any, Any, None]:
+        """With another process holding the write lock, the inline attempt gives up at once and the DB thread waits and retries."""
+        other = sqlite3.connect(self.path, isolation_level=None)
+        self.addCleanup(other.close)
+        other.execute("BEGIN IMMEDIATE")
+        with self.assertLogs("synapse.storage.txn", "WARNING"):
+            d = self.engine.run_short_interaction("short", _insert_where, "waited")
+        self.assertNoResult(d)
+        other.execute("COMMIT")
+        where = yield d
+        self.assertIs(where, self.engine.db_thread)
+        values = yield self.engine.run_interaction("values", _values)
+        self.assertEqual(values, ["waited"])
+
+    @defer.inlineCallbacks
+    def test_queues_while_a_batch_is_being_delivered(self) -> Generator[Any, Any, None]:
+        """Started from the callback of one result of a batch, a short interaction waits for the batch's later ones."""
+        release = threading.Event()
+
+        def wait(txn: LoggingTransaction) -> None:
+            release.wait(30)
+
+        first = self.engine.run_interaction("block", wait)
+        second = self.engine.run_interaction("second", _insert_where, "2")
+        third = self.engine.run_interaction("third", _insert_where, "3")
+        inner: List["defer.Deferred[threading.Thread]"] = []
+        second.addCallback(
+            lambda _: inner.append(self.engine.run_short_interaction("inner", _insert_where, "inner"))
+        )
+        release.set()
+        yield defer.gatherResults([first, second, third])
+        where = yield inner[0]
+        self.assertIs(where, self.engine.db_thread)
+        values = yield self.engine.run_interaction("values", _values)
+        self.assertEqual(values, ["2", "3", "inner"])
