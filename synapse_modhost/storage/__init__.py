@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     )
     from synapse_modhost.storage._engine import (
         MEMORY,
-        DatabaseEngine,
         SqliteEngine,
     )
     from synapse_modhost.storage._errors import (
@@ -46,6 +45,9 @@ if TYPE_CHECKING:
     from synapse_modhost.storage._events import (
         EventStore,
         RoomCache,
+    )
+    from synapse_modhost.storage._interface import (
+        DatabaseEngine,
     )
     from synapse_modhost.storage._media import (
         LocalMedia,
@@ -111,7 +113,7 @@ _EXPORTS: Dict[str, str] = {
     "CallbackEntry": "synapse_modhost.storage._transaction",
     "ClientIpRecord": "synapse_modhost.storage._user_records",
     "DatabaseClosedError": "synapse_modhost.storage._errors",
-    "DatabaseEngine": "synapse_modhost.storage._engine",
+    "DatabaseEngine": "synapse_modhost.storage._interface",
     "DatabaseOpenError": "synapse_modhost.storage._errors",
     "DatabasePool": "synapse_modhost.storage._pool",
     "DeviceRecord": "synapse_modhost.storage._user_records",

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 import attr
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 
 __all__ = ["AccountDataSnapshot", "AccountDataStore"]

@@ -12,7 +12,7 @@ from typing import Any, Collection, List, Optional, Tuple
 
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 from synapse_modhost.storage._user_records import (
     AccessTokenRecord,

@@ -1,7 +1,7 @@
-"""The database engine interface and its SQLite implementation.
+"""The SQLite implementation of the :class:`DatabaseEngine` interface (``_interface``).
 
-Handlers and stores talk to a :class:`DatabaseEngine`; nothing above this module knows
-which database is underneath, so a PostgreSQL engine can be added beside
+Handlers and stores talk to a :class:`DatabaseEngine`; nothing above the storage layer
+knows which database is underneath, so a PostgreSQL engine can be added beside
 :class:`SqliteEngine` without touching them.
 
 :class:`SqliteEngine` owns one connection, in WAL mode with ``synchronous=NORMAL``: a
@@ -34,7 +34,7 @@ import os
 import sqlite3
 import threading
 from types import ModuleType
-from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Protocol, Tuple, TypeVar
+from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Tuple, TypeVar
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -45,7 +45,7 @@ from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenErr
 from synapse_modhost.storage._thread import DatabaseThread
 from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
 
-__all__ = ["DatabaseEngine", "MEMORY", "SqliteEngine"]
+__all__ = ["MEMORY", "SqliteEngine"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -67,65 +67,6 @@ _SQLITE_AUTOCHECKPOINT = 1000
 
 class _HandedOver(Exception):
     """An inline attempt found the database locked: retry on the database thread."""
-
-
-class DatabaseEngine(Protocol):
-    """What handlers and stores need from a database.
-
-    SQL is written with ``?`` placeholders; an engine whose driver wants another style
-    converts it in :meth:`convert_param_style` (``LoggingTransaction`` applies it).
-    """
-
-    #: the driver's name as in ``database.name`` (``"sqlite3"``, ``"psycopg2"``)
-    name: str
-    #: the DB-API module (for ``module.IntegrityError`` and friends)
-    module: ModuleType
-    #: whether ``INSERT ... RETURNING`` works
-    supports_returning: bool
-
-    @property
-    def reactor(self) -> Any:
-        """The reactor results are delivered on (also the stores' default clock)."""
-
-    @property
-    def running(self) -> bool:
-        """``True`` between :meth:`start` and :meth:`close`."""
-
-    @property
-    def threaded(self) -> bool:
-        """Whether interactions run on a thread of their own (else inline, already fired)."""
-
-    def start(self) -> None:
-        """Open the connection(s); raises :class:`DatabaseOpenError`."""
-
-    def close(self) -> "defer.Deferred[None]":
-        """Finish queued interactions, then close; idempotent."""
-
-    def run_interaction(
-        self,
-        desc: str,
-        func: Callable[Concatenate[LoggingTransaction, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> "defer.Deferred[T]":
-        """Run ``func(txn, *args, **kwargs)`` in one transaction; fires with its result
-        after the commit, or fails with its exception after the rollback."""
-
-    def run_short_interaction(
-        self,
-        desc: str,
-        func: Callable[Concatenate[LoggingTransaction, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> "defer.Deferred[T]":
-        """:meth:`run_interaction` for a transaction known to be short, which an engine
-        may run without a thread hand-off (the host's own hot paths; never modules')."""
-
-    def execute(self, desc: str, sql: str, *args: Any) -> "defer.Deferred[List[Tuple[Any, ...]]]":
-        """Run one statement in its own transaction; fires with all its rows."""
-
-    def convert_param_style(self, sql: str) -> str:
-        """Turn ``?`` placeholders into the driver's style."""
 
 
 def _is_memory(path: str) -> bool:

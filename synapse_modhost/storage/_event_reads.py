@@ -16,7 +16,7 @@ from synapse_modhost.storage._room_records import StateKey
 from synapse_modhost.storage._transaction import LoggingTransaction
 
 if TYPE_CHECKING:
-    from synapse_modhost.storage._engine import DatabaseEngine
+    from synapse_modhost.storage._interface import DatabaseEngine
 
 __all__ = ["EventReadsMixin"]
 

@@ -30,7 +30,6 @@ from twisted.python.failure import Failure
 
 from synapse_modhost.events import Event, RoomVersion
 from synapse_modhost.events._room_versions import KNOWN_ROOM_VERSIONS
-from synapse_modhost.storage._engine import DatabaseEngine
 from synapse_modhost.storage._event_persist import (
     PersistRow,
     event_from_row,
@@ -40,6 +39,7 @@ from synapse_modhost.storage._event_persist import (
     persist_events_txn,
 )
 from synapse_modhost.storage._event_reads import EventReadsMixin
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._room_records import MembershipRecord, StateKey
 from synapse_modhost.storage._rooms import RoomStore
 from synapse_modhost.storage._transaction import LoggingTransaction

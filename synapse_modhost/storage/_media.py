@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple
 import attr
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 
 __all__ = ["LocalMedia", "MediaStore"]

@@ -26,8 +26,9 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 import attr
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine, SqliteEngine
+from synapse_modhost.storage._engine import SqliteEngine
 from synapse_modhost.storage._errors import MigrationError, UnknownMigrationError
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 
 __all__ = [

@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
 from synapse_modhost.storage._errors import DatabaseClosedError, StoreError
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 
 __all__ = ["DatabasePool"]

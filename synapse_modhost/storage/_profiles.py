@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Tuple
 
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._transaction import LoggingTransaction
 from synapse_modhost.storage._user_records import (
     FullProfile,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 from twisted.internet import defer
 
-from synapse_modhost.storage._engine import DatabaseEngine
+from synapse_modhost.storage._interface import DatabaseEngine
 from synapse_modhost.storage._room_records import (
     AliasRecord,
     RoomAliasExistsError,
