@@ -479,3 +479,43 @@ class ChannelAddressTests(SynchronousTestCase):
         self.assertEqual(calls, {"host": 1, "peer": 1})
         self.assertEqual(root.requests[-1].getHost(), get_host())
         self.assertEqual(root.requests[-1].getClientAddress(), get_peer())
+
+
+class WriteHeadersTests(SynchronousTestCase):
+    """The channel writes a response head in one piece, byte for byte as Twisted's does."""
+
+    def _heads(self, headers: object) -> "tuple[bytes, bytes, int]":
+        from twisted.internet.testing import StringTransport
+        from twisted.web.http import HTTPChannel
+
+        from synapse_modhost.web._site import _SynapseChannel
+
+        ours, twisted_ = StringTransport(), StringTransport()
+        writes = []
+        real_write = ours.write
+        ours.write = lambda data: (writes.append(data), real_write(data))  # type: ignore[method-assign]
+        ours_channel, twisted_channel = _SynapseChannel(), HTTPChannel()
+        ours_channel.transport, twisted_channel.transport = ours, twisted_
+        ours_channel.writeHeaders(b"HTTP/1.1", b"200", b"OK", headers)
+        twisted_channel.writeHeaders(b"HTTP/1.1", b"200", b"OK", headers)
+        return ours.value(), twisted_.value(), len(writes)
+
+    def test_same_bytes_in_one_write(self) -> None:
+        """Several headers, one with two values: the same head as Twisted's, in a single write."""
+        from twisted.web.http_headers import Headers
+
+        headers = Headers()
+        headers.setRawHeaders(b"Content-Type", [b"application/json"])
+        headers.setRawHeaders(b"Set-Cookie", [b"a=1", b"b=2"])
+        headers.setRawHeaders(b"Server", [b"Synapse/1.163.2"])
+        ours, theirs, writes = self._heads(headers)
+        self.assertEqual(ours, theirs)
+        self.assertIn(b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n", ours)
+        self.assertTrue(ours.endswith(b"\r\n\r\n"))
+        self.assertEqual(writes, 1)
+
+    def test_pairs_still_sanitised(self) -> None:
+        """Headers given as (name, value) pairs go through Twisted's sanitising path unchanged."""
+        ours, theirs, _ = self._heads([(b"X-Test", b"a\r\nb")])
+        self.assertEqual(ours, theirs)
+        self.assertNotIn(b"a\r\nb", ours)
