@@ -74,8 +74,30 @@ class WalCheckpointer:
         #: ``(busy, frames in the log, frames checkpointed)`` of the last checkpoint
         self.last_result: Optional[Tuple[int, int, int]] = None
         #: what the engine should do on its database thread (:data:`TRUNCATE`,
-        #: :data:`FALLBACK`), set here and cleared by the engine; ``None``: nothing
+        #: :data:`FALLBACK`, or ``None``); set under the lock (:meth:`ask`), taken by the
+        #: engine with :meth:`take_request`. A fallback is never replaced by a truncate.
         self.request: Optional[str] = None
+
+    @property
+    def restart_frames(self) -> int:
+        """Frames in the log at which a truncate is asked for."""
+        return self._restart_frames
+
+    def back_off(self) -> None:
+        """A truncate could not finish (a reader elsewhere): ask again only at twice the size."""
+        self._restart_frames *= 2
+
+    def ask(self, request: str) -> None:
+        """Record a request for the engine (from any thread)."""
+        with self._lock:
+            if self.request != FALLBACK:
+                self.request = request
+
+    def take_request(self) -> Optional[str]:
+        """The pending request, cleared (the engine, on the reactor thread)."""
+        with self._lock:
+            request, self.request = self.request, None
+            return request
 
     @property
     def thread(self) -> Optional[threading.Thread]:
@@ -89,8 +111,9 @@ class WalCheckpointer:
                 return
             self._poked = True
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                thread.start()  # may raise: then there is no thread to join later
+                self._thread = thread
         self._wake.set()
 
     def stop(self) -> None:
@@ -121,7 +144,7 @@ class WalCheckpointer:
                     return
         except Exception:
             logger.exception("%s: the WAL checkpointer failed; SQLite checkpoints again", self._path)
-            self.request = FALLBACK
+            self.ask(FALLBACK)
         finally:
             with self._lock:
                 self._stopping = True
@@ -143,7 +166,7 @@ class WalCheckpointer:
                 self._path,
                 e,
             )
-            self.request = FALLBACK
+            self.ask(FALLBACK)
             return None
         return conn
 
@@ -155,5 +178,5 @@ class WalCheckpointer:
             return
         self.checkpoints += 1
         self.last_result = (busy, frames, done)
-        if frames >= self._restart_frames and self.request is None:
-            self.request = TRUNCATE
+        if frames >= self._restart_frames:
+            self.ask(TRUNCATE)

@@ -40,7 +40,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from synapse_modhost.storage import _checkpoint
-from synapse_modhost.storage._checkpoint import FALLBACK, WalCheckpointer
+from synapse_modhost.storage._checkpoint import FALLBACK, TRUNCATE, WalCheckpointer
 from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenError
 from synapse_modhost.storage._thread import DatabaseThread
 from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
@@ -63,6 +63,10 @@ _MAX_TXN_ID = 0x100000
 
 #: SQLite's own checkpoint threshold (pages), restored when the checkpointer gives up
 _SQLITE_AUTOCHECKPOINT = 1000
+
+#: how long a WAL truncate waits for readers on other connections (the writes queued
+#: behind it wait as long)
+_TRUNCATE_WAIT_MS = 100
 
 
 class _HandedOver(Exception):
@@ -121,6 +125,8 @@ class SqliteEngine:
         self._changes_at_poke = 0
         #: held by whichever thread is using the connection (threaded mode)
         self._conn_lock = threading.Lock()
+        #: an inline transaction could not restore ``busy_timeout`` (see _locked)
+        self._busy_timeout_lost = False
 
     def __repr__(self) -> str:
         mode = "threaded" if self._threaded else "inline"
@@ -259,14 +265,18 @@ class SqliteEngine:
     def _close_connection(self) -> None:
         conn = self._conn
         assert conn is not None
-        if self._checkpointer is not None:
-            # the last connection to close checkpoints and removes the WAL
-            self._checkpointer.stop()
+        try:
+            if self._checkpointer is not None:
+                # the last connection to close checkpoints and removes the WAL
+                self._checkpointer.stop()
+        except Exception:  # pragma: no cover - stop() joins a thread that has ended
+            logger.exception("%s: stopping the WAL checkpointer failed", self._path)
         try:
             conn.execute("PRAGMA optimize")
         except sqlite3.Error:  # pragma: no cover - best effort
             pass
-        conn.close()
+        finally:
+            conn.close()
 
     def _closed(self) -> None:
         self._conn = None
@@ -335,6 +345,7 @@ class SqliteEngine:
         else:
             if self._checkpointer is not None and self._checkpointer.request is not None:
                 self._serve_checkpointer_request(worker, self._checkpointer)
+            handed_over = False
             # inline only when nothing submitted earlier is still in hand (order) and no
             # other thread has the connection
             if inline_if_idle and worker.idle and self._conn_lock.acquire(blocking=False):
@@ -345,6 +356,7 @@ class SqliteEngine:
                         )
                     )
                 except _HandedOver:
+                    handed_over = True
                     d = None
                 except BaseException:
                     d = defer.fail()
@@ -361,6 +373,8 @@ class SqliteEngine:
                     func,
                     args,
                     kwargs,
+                    # after a failed inline attempt, the remaining ones
+                    (2 if handed_over else 1, MAX_ATTEMPTS),
                 )
         d.addCallbacks(
             self._committed,
@@ -376,6 +390,9 @@ class SqliteEngine:
     def _locked(self, func: Callable[..., T], *args: Any) -> T:
         """``func(*args)`` holding the connection (on the database thread)."""
         with self._conn_lock:
+            if self._busy_timeout_lost and self._conn is not None:
+                self._conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+                self._busy_timeout_lost = False
             return func(*args)
 
     def _inline_transaction(
@@ -393,35 +410,62 @@ class SqliteEngine:
         waits, happen on the database thread)."""
         conn = self._conn
         assert conn is not None
-        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+        except sqlite3.Error as e:  # pragma: no cover - a PRAGMA that sets a number
+            raise _HandedOver() from e
         try:
             return self._transaction(
-                desc, after, async_after, on_exception, func, args, kwargs, attempts=1
+                desc, after, async_after, on_exception, func, args, kwargs, attempts=(1, 1)
             )
         except sqlite3.OperationalError as e:
             raise _HandedOver() from e
         finally:
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            try:
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            except sqlite3.Error:  # pragma: no cover - never fail a committed transaction
+                self._busy_timeout_lost = True
 
     def _serve_checkpointer_request(self, worker: DatabaseThread, checkpointer: WalCheckpointer) -> None:
         """Queue what the checkpointer asked for (see ``_checkpoint``) on the database thread."""
-        request, checkpointer.request = checkpointer.request, None
+        request = checkpointer.take_request()
         job: Callable[[], None]
         if request == FALLBACK:
             self._checkpointer = None
-            checkpointer.stop()
+            try:
+                checkpointer.stop()
+            except Exception:  # pragma: no cover - stop() joins a thread that has ended
+                logger.exception("%s: stopping the WAL checkpointer failed", self._path)
             job = self._restore_autocheckpoint
-        else:
+        elif request == TRUNCATE:
             job = self._truncate_wal
+        else:
+            return
         worker.submit(self._locked, job)
 
     def _truncate_wal(self) -> None:
+        """Checkpoint the whole WAL and empty it, waiting at most :data:`_TRUNCATE_WAIT_MS`
+        for readers elsewhere; if one holds on, ask again only when the log is twice as long."""
         conn = self._conn
         assert conn is not None
         try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            conn.execute(f"PRAGMA busy_timeout={_TRUNCATE_WAIT_MS}")
+            try:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()[0][0]
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
         except sqlite3.Error as e:
             logger.warning("%s: truncating the WAL failed: %s", self._path, e)
+            return
+        checkpointer = self._checkpointer
+        if busy and checkpointer is not None:
+            checkpointer.back_off()
+            logger.warning(
+                "%s: the WAL could not be truncated (another connection is reading); "
+                "trying again at %d frames",
+                self._path,
+                checkpointer.restart_frames,
+            )
 
     def _restore_autocheckpoint(self) -> None:
         conn = self._conn
@@ -443,7 +487,7 @@ class SqliteEngine:
             checkpointer.poke()
         except Exception:  # e.g. no thread can be started: never fail a committed txn
             logger.exception("%s: cannot run the WAL checkpointer; SQLite checkpoints again", self._path)
-            checkpointer.request = FALLBACK
+            checkpointer.ask(FALLBACK)
 
     def _transaction(
         self,
@@ -454,9 +498,10 @@ class SqliteEngine:
         func: Callable[..., T],
         args: Tuple[Any, ...],
         kwargs: Any,
-        attempts: int = MAX_ATTEMPTS,
+        attempts: Tuple[int, int] = (1, MAX_ATTEMPTS),
     ) -> T:
-        """Run ``func`` in a transaction (on the DB thread, or inline)."""
+        """Run ``func`` in a transaction (on the DB thread, or inline); ``attempts``: the
+        first and last attempt numbers to make (of :data:`MAX_ATTEMPTS`)."""
         conn = self._conn
         if conn is None:  # closed while queued (cannot happen: close queues behind)
             raise DatabaseClosedError(f"{self!r} is closed ({desc})")
@@ -467,7 +512,8 @@ class SqliteEngine:
             txn_logger.debug("[TXN START] {%s}", name)
         self._txn_thread = threading.get_ident()
         try:
-            for attempt in range(1, attempts + 1):
+            first, last = attempts
+            for attempt in range(first, last + 1):
                 cursor = conn.cursor()
                 txn = LoggingTransaction(
                     txn=cursor,
@@ -485,9 +531,9 @@ class SqliteEngine:
                     if conn.in_transaction:
                         cursor.execute("COMMIT")
                 except sqlite3.OperationalError as e:
-                    txn_logger.warning("[TXN OPERROR] {%s} %s %d/%d", name, e, attempt, attempts)
+                    txn_logger.warning("[TXN OPERROR] {%s} %s %d/%d", name, e, attempt, MAX_ATTEMPTS)
                     self._rollback(conn, name)
-                    if attempt < attempts:
+                    if attempt < last:
                         continue
                     raise
                 except BaseException:

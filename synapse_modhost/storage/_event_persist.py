@@ -108,19 +108,21 @@ def _event_row(row: PersistRow) -> Tuple[Any, ...]:
     )
 
 
-def persist_events_txn(txn: LoggingTransaction, rows: Sequence[PersistRow]) -> Dict[str, str]:
+def persist_events_txn(txn: LoggingTransaction, rows: Sequence[PersistRow]) -> List[Optional[str]]:
     """Write ``rows``.
 
-    Returns ``{event_id: stored event_id}`` for events that were not written because an
-    event with the same ID, or the same sender, device and transaction ID, is stored.
+    Returns, for each row in order, ``None`` if it was written, else the ID of the stored
+    event that kept it out (one with the same ID, or the same sender, device and
+    transaction ID; possibly an earlier row of the same call).
     """
-    duplicates: Dict[str, str] = {}
+    duplicates: List[Optional[str]] = []
     for row in rows:
         event = row.event
         txn.execute(_INSERT_EVENT, _event_row(row))
         if txn.rowcount == 0:
-            duplicates[event.event_id] = _stored_duplicate(txn, row)
+            duplicates.append(_stored_duplicate(txn, row))
             continue
+        duplicates.append(None)
         state_key = event.get_state_key()
         if state_key is not None:
             txn.execute(_UPSERT_STATE, (event.room_id, event.type, state_key, event.event_id))

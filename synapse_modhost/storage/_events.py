@@ -460,11 +460,15 @@ class EventStore(EventReadsMixin):
             ]
         # only this await may raise to _persist_loop (which then writes the batches one
         # by one): everything after it happens once the rows are committed
-        duplicates = await self._engine.run_short_interaction(
+        stored_as = await self._engine.run_short_interaction(
             "persist_events", persist_events_txn, rows
         )
+        #: rows kept out by an event already stored -> that event's ID
+        duplicates = {
+            id(row): other for row, other in zip(rows, stored_as, strict=True) if other is not None
+        }
         for row in rows:
-            if row.event.event_id not in duplicates:
+            if id(row) not in duplicates:
                 row.event.internal_metadata.stream_ordering = row.stream_ordering
                 self._apply_persisted(row)
         for room_id, extrems in extremities.items():
@@ -472,7 +476,7 @@ class EventStore(EventReadsMixin):
             if cache is not None:
                 cache.extremities = extrems
         for row in rows:
-            if row.event.event_id not in duplicates:
+            if id(row) not in duplicates:
                 for listener in self._listeners:
                     try:
                         listener(row.event, row.stream_ordering)
@@ -485,8 +489,8 @@ class EventStore(EventReadsMixin):
                 persisted: List[Event] = []
                 for row in batch:
                     event = row.event
-                    if event.event_id in duplicates:
-                        existing = await self.get_event(duplicates[event.event_id])
+                    if id(row) in duplicates:
+                        existing = await self.get_event(duplicates[id(row)])
                         assert existing is not None
                         event = existing
                     persisted.append(event)

@@ -108,22 +108,47 @@ class EngineCheckpointTests(ThreadedEngineCase):
         self.assertIsNone(self.engine.checkpointer)
 
     @defer.inlineCallbacks
-    def test_poke_failure_keeps_the_commit(self) -> Generator[Any, Any, None]:
-        """A checkpointer that cannot be poked never fails a committed transaction; it falls back."""
+    def test_thread_start_failure_keeps_the_commit(self) -> Generator[Any, Any, None]:
+        """No thread for the checkpointer: the committed transaction stands, SQLite checkpoints again, close works."""
         self.patch(checkpoint_module, "POKE_AFTER_CHANGES", 10)
         checkpointer = self.engine.checkpointer
         assert checkpointer is not None
 
-        def no_thread() -> None:
-            raise RuntimeError("can't start new thread")
+        class NoThread(threading.Thread):
+            def start(self) -> None:
+                raise RuntimeError("can't start new thread")
 
-        self.patch(checkpointer, "poke", no_thread)
+        self.patch(checkpoint_module.threading, "Thread", NoThread)
         with self.assertLogs("synapse_modhost.storage._engine", "ERROR"):
             yield self.engine.run_interaction("many", _insert_many, 20)
+        self.assertIsNone(checkpointer.thread)
         self.assertEqual(checkpointer.request, FALLBACK)
         count = yield self.engine.run_interaction("count", _count)
         self.assertEqual(count, 20)
         self.assertIsNone(self.engine.checkpointer)
+        value = yield self.engine.run_interaction("pragma", _autocheckpoint)
+        self.assertEqual(value, 1000)
+        yield self.engine.close()
+        self.assertFalse(self.engine.running)
+
+    @defer.inlineCallbacks
+    def test_truncate_blocked_by_reader_backs_off(self) -> Generator[Any, Any, None]:
+        """A reader elsewhere keeps the WAL from being emptied: a warning, and the next ask only at twice the size."""
+        yield self.engine.run_interaction("rows", _insert_many, 50)
+        reader = sqlite3.connect(self.path, isolation_level=None)
+        self.addCleanup(reader.close)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM t").fetchall()
+        yield self.engine.run_interaction("more", _insert_many, 50)
+        checkpointer = self.engine.checkpointer
+        assert checkpointer is not None
+        before = checkpointer.restart_frames
+        checkpointer.ask(TRUNCATE)
+        with self.assertLogs("synapse_modhost.storage._engine", "WARNING") as logs:
+            yield self.engine.run_interaction("count", _count)
+        self.assertIn("could not be truncated", logs.output[0])
+        self.assertEqual(checkpointer.restart_frames, 2 * before)
+        reader.execute("COMMIT")
 
     def test_inline_and_memory_engines_keep_sqlite_checkpoints(self) -> None:
         """Only a threaded engine on a file has a checkpointer."""
@@ -170,6 +195,14 @@ class WalCheckpointerTests(SynchronousTestCase):
         checkpointer.stop()
         self.assertEqual(checkpointer.checkpoints, 1)
         self.assertEqual(checkpointer.request, TRUNCATE)
+
+    def test_fallback_is_never_replaced(self) -> None:
+        """Once a fallback is asked for, a later truncate request does not hide it; taking it clears it."""
+        checkpointer = WalCheckpointer(self.path)
+        checkpointer.ask(FALLBACK)
+        checkpointer.ask(TRUNCATE)
+        self.assertEqual(checkpointer.take_request(), FALLBACK)
+        self.assertIsNone(checkpointer.take_request())
 
     def test_no_poke_no_thread(self) -> None:
         """Without a poke no thread starts, and stop is harmless."""

@@ -3,7 +3,7 @@ share one transaction (group commit); inline, each is written at once."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Set, Tuple
+from typing import Any, List, Optional, Sequence, Set, Tuple
 
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
@@ -33,12 +33,15 @@ class _RecordingEngine:
         assert desc == "load_stream_position", desc
         return defer.succeed(0)
 
-    def run_short_interaction(self, desc: str, func: Any, rows: Sequence[PersistRow]) -> "defer.Deferred[Dict[str, str]]":
+    def run_short_interaction(
+        self, desc: str, func: Any, rows: Sequence[PersistRow]
+    ) -> "defer.Deferred[List[Optional[str]]]":
         ids = [row.event.event_id for row in rows]
         self.writes.append(ids)
         if self.bad.intersection(ids):
             return defer.fail(ValueError("bad row"))
-        return defer.succeed({})
+        # as persist_events_txn: a row whose event is already written is kept out
+        return defer.succeed([i if i in ids[:n] else None for n, i in enumerate(ids)])
 
 
 def _row(n: int) -> PersistRow:
@@ -114,3 +117,17 @@ class GroupCommitTests(SynchronousTestCase):
             d = defer.ensureDeferred(store.persist_events([row]))
         self.assertEqual(self.successResultOf(d), [row.event])
         self.assertEqual(engine.writes, [[row.event.event_id]])
+
+    def test_same_event_twice_in_one_group(self) -> None:
+        """The same event in two batches of one group: written once, both callers get it, listeners see it once."""
+        store, engine = self._store(threaded=True)
+        seen: List[str] = []
+        store.add_persist_listener(lambda event, stream: seen.append(event.event_id))
+        first, again = _row(1), _row(1)
+        d1 = defer.ensureDeferred(store.persist_events([first]))
+        d2 = defer.ensureDeferred(store.persist_events([again]))
+        engine.reactor.advance(0)
+        self.assertEqual(self.successResultOf(d1), [first.event])
+        self.assertEqual(self.successResultOf(d2), [first.event])
+        self.assertEqual(seen, [first.event.event_id])
+        self.assertIs(store.get_cached_event(first.event.event_id), first.event)

@@ -91,8 +91,9 @@ class ShortInteractionTests(ThreadedEngineCase):
         other = sqlite3.connect(self.path, isolation_level=None)
         self.addCleanup(other.close)
         other.execute("BEGIN IMMEDIATE")
-        with self.assertLogs("synapse.storage.txn", "WARNING"):
+        with self.assertLogs("synapse.storage.txn", "WARNING") as logs:
             d = self.engine.run_short_interaction("short", _insert_where, "waited")
+        self.assertIn("1/5", logs.output[0])
         self.assertNoResult(d)
         other.execute("COMMIT")
         where = yield d
