@@ -15,7 +15,9 @@ connection (:attr:`WalCheckpointer.request`):
 
 - ``"truncate"``: a passive checkpoint never stops the writer, so under unbroken load the
   log can keep growing. Once it holds :data:`RESTART_FRAMES` frames the engine runs one
-  ``TRUNCATE`` checkpoint there (requests wait behind it, as behind any queued work).
+  ``TRUNCATE`` checkpoint there (requests wait behind it, as behind any queued work),
+  waiting at most 100 ms for readers on other connections; if one holds on, the next
+  request comes at twice the size.
 - ``"fallback"``: the checkpointer cannot work (its connection does not open, or
   something unexpected failed); the engine turns SQLite's automatic checkpoints back on.
 
