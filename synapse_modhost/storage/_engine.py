@@ -37,13 +37,17 @@ from types import ModuleType
 from typing import Any, Callable, Concatenate, List, Optional, ParamSpec, Tuple, TypeVar
 
 from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from synapse_modhost.storage import _checkpoint
 from synapse_modhost.storage._checkpoint import FALLBACK, TRUNCATE, WalCheckpointer
 from synapse_modhost.storage._errors import DatabaseClosedError, DatabaseOpenError
 from synapse_modhost.storage._thread import DatabaseThread
-from synapse_modhost.storage._transaction import CallbackEntry, LoggingTransaction
+from synapse_modhost.storage._transaction import (
+    CallbackEntry,
+    LoggingTransaction,
+    run_after_callbacks,
+    run_exception_callbacks,
+)
 
 __all__ = ["MEMORY", "SqliteEngine"]
 
@@ -377,8 +381,8 @@ class SqliteEngine:
                     (2 if handed_over else 1, MAX_ATTEMPTS),
                 )
         d.addCallbacks(
-            self._committed,
-            self._failed,
+            run_after_callbacks,
+            run_exception_callbacks,
             callbackArgs=(after, async_after, on_exception),
             errbackArgs=(on_exception,),
         )
@@ -557,51 +561,6 @@ class SqliteEngine:
             conn.execute("ROLLBACK")
         except sqlite3.Error as e:  # pragma: no cover - the connection is broken
             txn_logger.warning("[TXN EROLL] {%s} %s", name, e)
-
-    @staticmethod
-    def _committed(
-        result: T,
-        after: List[CallbackEntry],
-        async_after: List[CallbackEntry],
-        on_exception: List[CallbackEntry],
-    ) -> Any:
-        """On the reactor thread after the commit: the async callbacks, then the others."""
-        if async_after:
-            return defer.ensureDeferred(_run_after_async(result, after, async_after, on_exception))
-        try:
-            for callback, args, kwargs in after:
-                callback(*args, **kwargs)
-        except BaseException:
-            _run_exception_callbacks(on_exception)
-            raise
-        return result
-
-    @staticmethod
-    def _failed(failure: Failure, on_exception: List[CallbackEntry]) -> Failure:
-        _run_exception_callbacks(on_exception)
-        return failure
-
-
-async def _run_after_async(
-    result: T,
-    after: List[CallbackEntry],
-    async_after: List[CallbackEntry],
-    on_exception: List[CallbackEntry],
-) -> T:
-    try:
-        for callback, args, kwargs in async_after:
-            await callback(*args, **kwargs)
-        for callback, args, kwargs in after:
-            callback(*args, **kwargs)
-    except BaseException:
-        _run_exception_callbacks(on_exception)
-        raise
-    return result
-
-
-def _run_exception_callbacks(on_exception: List[CallbackEntry]) -> None:
-    for callback, args, kwargs in on_exception:
-        callback(*args, **kwargs)
 
 
 def _execute_txn(txn: LoggingTransaction, sql: str, args: Tuple[Any, ...]) -> List[Tuple[Any, ...]]:

@@ -24,11 +24,22 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    TypeVar,
 )
 
-__all__ = ["CallbackEntry", "LoggingTransaction"]
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+__all__ = [
+    "CallbackEntry",
+    "LoggingTransaction",
+    "run_after_callbacks",
+    "run_exception_callbacks",
+]
 
 sql_logger = logging.getLogger("synapse.storage.SQL")
+
+T = TypeVar("T")
 
 #: ``(callback, args, kwargs)`` as stored by ``call_after`` / ``call_on_exception``.
 CallbackEntry = Tuple[Callable[..., Any], Tuple[Any, ...], Dict[str, Any]]
@@ -163,3 +174,51 @@ class LoggingTransaction:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def run_after_callbacks(
+    result: T,
+    after: List[CallbackEntry],
+    async_after: List[CallbackEntry],
+    on_exception: List[CallbackEntry],
+) -> Any:
+    """After the commit, on the reactor thread: the ``async_call_after`` callbacks, then the
+    ``call_after`` ones; ``result`` passes through (in a Deferred when any is async). If a
+    callback raises, the ``call_on_exception`` ones run and the exception propagates."""
+    if async_after:
+        return defer.ensureDeferred(_run_after_async(result, after, async_after, on_exception))
+    try:
+        for callback, args, kwargs in after:
+            callback(*args, **kwargs)
+    except BaseException:
+        _run_on_exception(on_exception)
+        raise
+    return result
+
+
+def run_exception_callbacks(failure: Failure, on_exception: List[CallbackEntry]) -> Failure:
+    """After the rollback: the ``call_on_exception`` callbacks; ``failure`` passes through."""
+    _run_on_exception(on_exception)
+    return failure
+
+
+async def _run_after_async(
+    result: T,
+    after: List[CallbackEntry],
+    async_after: List[CallbackEntry],
+    on_exception: List[CallbackEntry],
+) -> T:
+    try:
+        for callback, args, kwargs in async_after:
+            await callback(*args, **kwargs)
+        for callback, args, kwargs in after:
+            callback(*args, **kwargs)
+    except BaseException:
+        _run_on_exception(on_exception)
+        raise
+    return result
+
+
+def _run_on_exception(on_exception: List[CallbackEntry]) -> None:
+    for callback, args, kwargs in on_exception:
+        callback(*args, **kwargs)
