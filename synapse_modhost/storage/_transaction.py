@@ -187,12 +187,7 @@ def run_after_callbacks(
     callback raises, the ``call_on_exception`` ones run and the exception propagates."""
     if async_after:
         return defer.ensureDeferred(_run_after_async(result, after, async_after, on_exception))
-    try:
-        for callback, args, kwargs in after:
-            callback(*args, **kwargs)
-    except BaseException:
-        _run_on_exception(on_exception)
-        raise
+    _call_after(after, on_exception)
     return result
 
 
@@ -211,12 +206,20 @@ async def _run_after_async(
     try:
         for callback, args, kwargs in async_after:
             await callback(*args, **kwargs)
+    except BaseException:
+        _run_on_exception(on_exception)
+        raise
+    _call_after(after, on_exception)
+    return result
+
+
+def _call_after(after: List[CallbackEntry], on_exception: List[CallbackEntry]) -> None:
+    try:
         for callback, args, kwargs in after:
             callback(*args, **kwargs)
     except BaseException:
         _run_on_exception(on_exception)
         raise
-    return result
 
 
 def _run_on_exception(on_exception: List[CallbackEntry]) -> None:
