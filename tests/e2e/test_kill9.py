@@ -5,10 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import uuid
@@ -16,17 +12,11 @@ from typing import Any, List, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.e2e._process import HostProcess, config_text, free_port
 
 #: acknowledged sends after which the host is killed, with requests still in flight
 KILL_AFTER = 400
 SENDERS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Client:
@@ -51,56 +41,22 @@ class KillDuringLoadTests(SynchronousTestCase):
     """kill -9 while eight clients send: restarted, the host has every event it acknowledged."""
 
     def setUp(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="kill9-")
-        self.config = os.path.join(self.dir, "homeserver.yaml")
-        with open(self.config, "w") as f:
+        config = os.path.join(self.dir, "homeserver.yaml")
+        with open(config, "w") as f:
             f.write(
-                "server_name: test.local\n"
-                "listeners: [{port: %(port)d, bind_addresses: ['127.0.0.1'], type: http,"
-                " resources: [{names: [client]}]}]\n"
-                "database: {name: sqlite3, args: {database: '%(dir)s/homeserver.db'}}\n"
-                "media_store_path: %(dir)s/media\n"
-                "enable_registration: true\n"
-                "enable_registration_without_verification: true\n"
-                "bcrypt_rounds: 4\n"
-                "rc_message: {per_second: 100000, burst_count: 100000}\n"
-                "modules:\n"
-                "  - module: sample_modules.list_spam_checker.ListSpamChecker\n"
-                "    config: {evil_users: ['@mallory:test.local']}\n" % {"port": self.port, "dir": self.dir}
+                config_text(
+                    self.port,
+                    self.dir,
+                    extra="rc_message: {per_second: 100000, burst_count: 100000}\n",
+                )
             )
-        self.proc: Optional[subprocess.Popen[bytes]] = None
-        self.addCleanup(self._kill)
-
-    def _start(self) -> None:
-        env = dict(os.environ, PYTHONPATH=REPO)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse_modhost", "-c", self.config],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=self.dir,
-        )
-        assert self.proc.stderr is not None
-        lines: List[bytes] = []
-        for line in self.proc.stderr:  # blocks until the host logs that it is ready
-            lines.append(line)
-            if b"synapse-modhost ready" in line:
-                break
-        else:
-            self.fail("the host did not start: %s" % b"".join(lines).decode(errors="replace"))
-        # keep reading its log so that it never blocks on a full pipe
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-
-    def _kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait(30)
+        self.host = HostProcess(self, config, self.dir)
 
     def test_acknowledged_events_survive_sigkill(self) -> None:
         """Events whose send returned 200 before the kill are all readable after a restart."""
-        self._start()
+        self.host.start()
         code, body = _Client(self.port).call(
             "POST",
             "/_matrix/client/v3/register",
@@ -140,16 +96,14 @@ class KillDuringLoadTests(SynchronousTestCase):
         for t in threads:
             t.start()
         self.assertTrue(enough.wait(60), "the senders did not reach %d messages" % KILL_AFTER)
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
+        self.host.kill()
         for t in threads:
             t.join(30)
         with lock:
             kept = list(acked)
         self.assertGreaterEqual(len(kept), KILL_AFTER)
 
-        self._start()
+        self.host.start()
         client = _Client(self.port, token)
         missing = [
             event_id

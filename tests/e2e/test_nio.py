@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-from typing import Any, List
+from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.e2e._process import HostProcess, config_text, free_port
 
 try:
     import nio
 except ImportError:  # pragma: no cover - the test extra installs it
     nio = None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class NioEndToEndTests(SynchronousTestCase):
@@ -32,52 +23,23 @@ class NioEndToEndTests(SynchronousTestCase):
     def setUp(self) -> None:
         if nio is None:
             self.skipTest("matrix-nio is not installed (pip install '.[test]')")
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="nio-e2e-")
         config = os.path.join(self.dir, "homeserver.yaml")
         with open(config, "w") as f:
             f.write(
-                "server_name: test.local\n"
-                "public_baseurl: http://127.0.0.1:%(port)d/\n"
-                "listeners: [{port: %(port)d, bind_addresses: ['127.0.0.1'], type: http,"
-                " resources: [{names: [client]}]}]\n"
-                "database: {name: sqlite3, args: {database: '%(dir)s/homeserver.db'}}\n"
-                "media_store_path: %(dir)s/media\n"
-                "enable_registration: true\n"
-                "enable_registration_without_verification: true\n"
-                "registration_shared_secret: e2e\n"
-                "bcrypt_rounds: 4\n"
-                "modules:\n"
-                "  - module: sample_modules.list_spam_checker.ListSpamChecker\n"
-                "    config: {evil_users: ['@mallory:test.local']}\n"
-                "  - module: sample_modules.event_censorer.EventCensorer\n"
-                "    config:\n"
-                "      endpoint: http://127.0.0.1:%(port)d/_synapse/client/event_censorer/censor\n"
-                "      banned_words: [darn]\n" % {"port": self.port, "dir": self.dir}
+                config_text(
+                    self.port,
+                    self.dir,
+                    extra="public_baseurl: http://127.0.0.1:%(port)d/\n"
+                    "registration_shared_secret: e2e\n" % {"port": self.port},
+                    extra_modules="  - module: sample_modules.event_censorer.EventCensorer\n"
+                    "    config:\n"
+                    "      endpoint: http://127.0.0.1:%(port)d/_synapse/client/event_censorer/censor\n"
+                    "      banned_words: [darn]\n" % {"port": self.port},
+                )
             )
-        env = dict(os.environ, PYTHONPATH=REPO)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse_modhost", "-c", config],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=self.dir,
-        )
-        self.addCleanup(self._stop)
-        lines: List[bytes] = []
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:  # blocks until the host logs that it is ready
-            lines.append(line)
-            if b"synapse-modhost ready" in line:
-                break
-        else:
-            self.fail("the host did not start: %s" % b"".join(lines).decode(errors="replace"))
-
-    def _stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+        HostProcess(self, config, self.dir).start()
 
     def test_chat_flow(self) -> None:
         """Register, log in, create a room, invite, join, send and receive through /sync,
