@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import List, Optional
 
@@ -25,7 +26,8 @@ def free_port() -> int:
 def config_text(port: int, directory: str, *, extra: str = "", extra_modules: str = "") -> str:
     """A homeserver.yaml serving the client API on ``port`` with its data in ``directory``,
     open registration, cheap password hashing and ListSpamChecker (mallory is evil);
-    ``extra`` adds top-level lines, ``extra_modules`` more ``modules:`` items."""
+    ``extra`` adds top-level lines, ``extra_modules`` more ``modules:`` items (both may
+    name the port as ``%(port)d``)."""
     return (
         "server_name: test.local\n"
         "listeners: [{port: %(port)d, bind_addresses: ['127.0.0.1'], type: http,"
@@ -40,16 +42,27 @@ def config_text(port: int, directory: str, *, extra: str = "", extra_modules: st
         "  - module: sample_modules.list_spam_checker.ListSpamChecker\n"
         "    config: {evil_users: ['@mallory:test.local']}\n"
         "%(modules)s"
-    ) % {"port": port, "dir": directory, "extra": extra, "modules": extra_modules}
+    ) % {
+        "port": port,
+        "dir": directory,
+        "extra": extra % {"port": port},
+        "modules": extra_modules % {"port": port},
+    }
 
 
 class HostProcess:
-    """``python -m synapse_modhost -c CONFIG`` in ``directory``, started and stopped by a test."""
+    """``python -m synapse_modhost`` on :func:`config_text` (a free port, a fresh directory),
+    started and stopped by a test; ``extra`` and ``extra_modules`` as for ``config_text``."""
 
-    def __init__(self, case: SynchronousTestCase, config: str, directory: str) -> None:
+    def __init__(
+        self, case: SynchronousTestCase, prefix: str, *, extra: str = "", extra_modules: str = ""
+    ) -> None:
         self._case = case
-        self._config = config
-        self._directory = directory
+        self.port = free_port()
+        self._directory = tempfile.mkdtemp(prefix=prefix)
+        self._config = os.path.join(self._directory, "homeserver.yaml")
+        with open(self._config, "w") as f:
+            f.write(config_text(self.port, self._directory, extra=extra, extra_modules=extra_modules))
         self.proc: Optional["subprocess.Popen[bytes]"] = None
         self._drain: Optional[threading.Thread] = None
         case.addCleanup(self.stop)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import tempfile
 import threading
 import uuid
 from typing import Any, List, Optional, Tuple
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e._process import HostProcess, config_text, free_port
+from tests.e2e._process import HostProcess
 
 #: acknowledged sends after which the host is killed, with requests still in flight
 KILL_AFTER = 400
@@ -41,18 +39,10 @@ class KillDuringLoadTests(SynchronousTestCase):
     """kill -9 while eight clients send: restarted, the host has every event it acknowledged."""
 
     def setUp(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="kill9-")
-        config = os.path.join(self.dir, "homeserver.yaml")
-        with open(config, "w") as f:
-            f.write(
-                config_text(
-                    self.port,
-                    self.dir,
-                    extra="rc_message: {per_second: 100000, burst_count: 100000}\n",
-                )
-            )
-        self.host = HostProcess(self, config, self.dir)
+        self.host = HostProcess(
+            self, "kill9-", extra="rc_message: {per_second: 100000, burst_count: 100000}\n"
+        )
+        self.port = self.host.port
 
     def test_acknowledged_events_survive_sigkill(self) -> None:
         """Events whose send returned 200 before the kill are all readable after a restart."""

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e._process import HostProcess, config_text, free_port
+from tests.e2e._process import HostProcess
 
 try:
     import nio
@@ -23,23 +21,17 @@ class NioEndToEndTests(SynchronousTestCase):
     def setUp(self) -> None:
         if nio is None:
             self.skipTest("matrix-nio is not installed (pip install '.[test]')")
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="nio-e2e-")
-        config = os.path.join(self.dir, "homeserver.yaml")
-        with open(config, "w") as f:
-            f.write(
-                config_text(
-                    self.port,
-                    self.dir,
-                    extra="public_baseurl: http://127.0.0.1:%(port)d/\n"
-                    "registration_shared_secret: e2e\n" % {"port": self.port},
-                    extra_modules="  - module: sample_modules.event_censorer.EventCensorer\n"
-                    "    config:\n"
-                    "      endpoint: http://127.0.0.1:%(port)d/_synapse/client/event_censorer/censor\n"
-                    "      banned_words: [darn]\n" % {"port": self.port},
-                )
-            )
-        HostProcess(self, config, self.dir).start()
+        host = HostProcess(
+            self,
+            "nio-e2e-",
+            extra="public_baseurl: http://127.0.0.1:%(port)d/\nregistration_shared_secret: e2e\n",
+            extra_modules="  - module: sample_modules.event_censorer.EventCensorer\n"
+            "    config:\n"
+            "      endpoint: http://127.0.0.1:%(port)d/_synapse/client/event_censorer/censor\n"
+            "      banned_words: [darn]\n",
+        )
+        self.port = host.port
+        host.start()
 
     def test_chat_flow(self) -> None:
         """Register, log in, create a room, invite, join, send and receive through /sync,
