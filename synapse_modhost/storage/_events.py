@@ -402,11 +402,11 @@ class EventStore(EventReadsMixin):
         stay in order; on an inline engine (the test kit) a lone call is written at once.
         (So an interaction submitted in the same turn after a persist call, without
         awaiting it, runs before the write.) If the transaction fails, the batches are
-        written again one by one, so one bad
-        batch fails only its own caller; nothing after the commit (listeners, reading a
-        duplicate back) can make a batch be written twice. Stream positions are assigned at write time, in submission order. An event
-        identical to one already stored is not written again: the stored one is returned
-        in its place. The room of every event must be loaded (it is, for events built by
+        written again one by one, so one bad batch fails only its own caller; nothing
+        after the commit (listeners, reading a duplicate back) can make a batch be
+        written twice. Stream positions are assigned at write time, in submission order.
+        An event identical to one already stored is not written again: the stored one is
+        returned in its place. The room of every event must be loaded (it is, for events built by
         the handlers).
         """
         await self.ready()
