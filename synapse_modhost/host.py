@@ -297,7 +297,12 @@ class ModuleHost:
         try:
             # The schema is up to date before any module is constructed, as on Synapse:
             # a constructor's run_db_interaction sees every table.
-            await self.open_database()
+            if self.engine is None:
+                migrated = self._begin_opening_database()
+                # SQLite creates or checks the schema with the GIL released: import the
+                # web layer build_sites() needs meanwhile (a few ms off every start).
+                _import_web_layer()
+                await migrated
             self.load_modules()
             self.build_sites()
             if listen:
@@ -358,6 +363,12 @@ class ModuleHost:
             await self._close_database()
 
         return defer.ensureDeferred(stop())
+
+
+def _import_web_layer() -> None:
+    """Import what :meth:`ModuleHost.build_sites` uses (the names are not needed here)."""
+    import synapse_modhost.homeserver.rest
+    import synapse_modhost.web  # noqa: F401
 
 
 def _addr_in_use(e: BaseException) -> bool:
