@@ -11,9 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any, Callable, List, Sequence, Tuple
-
-import attr
+from typing import Any, Callable, List, NamedTuple, Sequence, Tuple
 
 from synapse_modhost.config import ConfigError, HomeServerConfig, item_path
 
@@ -30,8 +28,7 @@ __all__ = [
 logger = logging.getLogger("synapse_modhost.loading")
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class PreparedModule:
+class PreparedModule(NamedTuple):
     """A module class, imported, with its parsed config; not constructed yet."""
 
     #: the dotted path from the config, e.g. ``my_pkg.MyModule``

@@ -9,9 +9,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-import attr
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
@@ -37,8 +36,7 @@ def callable_name(func: Callable[..., Any]) -> str:
     return repr(func)
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True, repr=False)
-class CallbackRef:
+class CallbackRef(NamedTuple):
     """A registered callback, attributed to the module that registered it."""
 
     func: Callable[..., Any]
@@ -62,8 +60,7 @@ class CallbackRef:
         )
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class DispatchRecord:
+class DispatchRecord(NamedTuple):
     """One finished callback dispatch."""
 
     callback: CallbackRef

@@ -1,14 +1,18 @@
-"""The parsed configuration: frozen attrs values, one class per section.
+"""The parsed configuration: immutable records, one class per section.
 
 ``synapse_modhost.config.read_config`` builds a :class:`HomeServerConfig` from
 homeserver.yaml; every other part of the host reads these values, never the raw YAML.
+
+The records are ``typing.NamedTuple`` classes rather than attrs classes because every
+start reads the config: creating an attrs class generates and compiles its methods,
+about 4 M instructions each (docs/benchmarks.md, start-up), against under 1 M for a
+NamedTuple.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Tuple
-
-import attr
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple, Tuple
 
 from synapse_modhost.types import MediaUploadLimit
 
@@ -28,16 +32,14 @@ __all__ = [
 ]
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class HttpResourceConfig:
+class HttpResourceConfig(NamedTuple):
     """One ``resources:`` item of a listener: the named resource groups to mount."""
 
     names: Tuple[str, ...]
     compress: bool = False
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class AdditionalResourceConfig:
+class AdditionalResourceConfig(NamedTuple):
     """One ``additional_resources`` entry: a path served by a module class."""
 
     path: str
@@ -49,8 +51,7 @@ class AdditionalResourceConfig:
     config_path: Tuple[str, ...]
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class ListenerConfig:
+class ListenerConfig(NamedTuple):
     """One ``listeners:`` item.
 
     ``type`` is one of Synapse's listener types: ``http``, ``metrics`` or ``manhole``.
@@ -72,8 +73,7 @@ class ListenerConfig:
     config_path: Tuple[str, ...] = ()
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class ServerConfig:
+class ServerConfig(NamedTuple):
     server_name: str
     #: always ends with "/"; defaults to ``https://<server_name>/``
     public_baseurl: str
@@ -96,8 +96,7 @@ class ServerConfig:
         return tuple(lc for lc in self.listeners if lc.type == "http")
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class DatabaseConfig:
+class DatabaseConfig(NamedTuple):
     #: ``sqlite3`` (the only engine today)
     name: str
     #: the ``args`` mapping as given
@@ -106,8 +105,7 @@ class DatabaseConfig:
     database: str
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class MediaConfig:
+class MediaConfig(NamedTuple):
     media_store_path: str
     #: bytes; default 50M = 52428800
     max_upload_size: int
@@ -116,28 +114,24 @@ class MediaConfig:
     enable_media_repo: bool = True
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class RegistrationConfig:
+class RegistrationConfig(NamedTuple):
     enable_registration: bool = False
     enable_registration_without_verification: bool = False
     registration_shared_secret: str | None = None
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class LoggingConfig:
+class LoggingConfig(NamedTuple):
     #: path of a Python logging YAML (Synapse's ``log_config``), or ``None``
     log_config: str | None = None
     #: ``no_redirect_stdio``: do not send stdout/stderr to the log
     no_redirect_stdio: bool = False
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class EmailConfig:
+class EmailConfig(NamedTuple):
     email_app_name: str = "Matrix"
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class ModuleEntry:
+class ModuleEntry(NamedTuple):
     """One ``modules:`` item, checked for shape but not yet imported."""
 
     #: the dotted path, e.g. ``my_pkg.my_module.MyModule``
@@ -145,15 +139,14 @@ class ModuleEntry:
     #: the raw ``config`` value (``{}`` when missing or falsy)
     config: Any
     #: position in ``modules:``
-    index: int
+    position: int
 
     @property
     def config_path(self) -> Tuple[str, ...]:
-        return ("modules", f"<item {self.index}>")
+        return ("modules", f"<item {self.position}>")
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class LegacyModuleEntry:
+class LegacyModuleEntry(NamedTuple):
     """A module named by one of Synapse's legacy sections, checked for shape.
 
     ``kind`` is ``spam_checker``, ``third_party_event_rules``, ``presence_router`` or
@@ -171,8 +164,7 @@ class LegacyModuleEntry:
     config_path: Tuple[str, ...]
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class HomeServerConfig:
+class HomeServerConfig(NamedTuple):
     """The whole configuration."""
 
     server: ServerConfig
@@ -183,7 +175,7 @@ class HomeServerConfig:
     email: EmailConfig
     modules: Tuple[ModuleEntry, ...]
     #: the merged YAML mapping, as read
-    raw: Mapping[str, Any] = attr.ib(factory=dict)
+    raw: Mapping[str, Any] = MappingProxyType({})
     #: top-level keys present in the YAML that the host does not use
     unused_keys: Tuple[str, ...] = ()
     #: the files it was read from, in order

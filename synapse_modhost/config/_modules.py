@@ -53,7 +53,7 @@ def read_modules(config: Mapping[str, Any]) -> Tuple[ModuleEntry, ...]:
     out: List[ModuleEntry] = []
     for i, provider in enumerate(items):
         module, module_config = _entry(provider, ("modules", item_path(i)))
-        out.append(ModuleEntry(module=module, config=module_config, index=i))
+        out.append(ModuleEntry(module=module, config=module_config, position=i))
     return tuple(out)
 
 

@@ -21,9 +21,8 @@ import os
 import re
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-import attr
 from twisted.internet import defer
 
 from synapse_modhost.storage._engine import SqliteEngine
@@ -55,15 +54,17 @@ CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (
 """
 
 
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class Migration:
+class Migration(NamedTuple):
     """One ``NNN_name.sql`` file."""
 
     number: int
     #: the file name without ``.sql``: what ``schema_migrations`` records
     name: str
-    sql: str = attr.ib(repr=False)
-    checksum: str = attr.ib(repr=False)
+    sql: str
+    checksum: str
+
+    def __repr__(self) -> str:
+        return f"Migration(number={self.number!r}, name={self.name!r})"
 
     @classmethod
     def from_text(cls, file_name: str, sql: str) -> "Migration":

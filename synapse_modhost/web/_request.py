@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Iterator, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Tuple, Union
 
 import attr
 from twisted.internet.address import UNIXAddress
@@ -490,8 +490,7 @@ class XForwardedForRequest(SynapseRequest):
 
 
 @implementer(IAddress)
-@attr.s(frozen=True, slots=True, auto_attribs=True)
-class _XForwardedForAddress:
+class _XForwardedForAddress(NamedTuple):
     """The client address taken from ``X-Forwarded-For``; only ``host`` is known."""
 
     host: str

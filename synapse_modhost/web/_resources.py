@@ -22,13 +22,13 @@ from typing import (
     Dict,
     Iterable,
     List,
+    NamedTuple,
     Pattern,
     Protocol,
     Tuple,
     Union,
 )
 
-import attr
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
@@ -217,8 +217,7 @@ class DirectServeHtmlResource(_AsyncResource):
         return_html_error(f, request, self.ERROR_TEMPLATE)
 
 
-@attr.s(slots=True, frozen=True, auto_attribs=True)
-class _PathEntry:
+class _PathEntry(NamedTuple):
     callback: ServletCallback
     servlet_classname: str
 
