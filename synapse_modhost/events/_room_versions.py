@@ -6,9 +6,7 @@ are the ones that change how events are shaped, identified and redacted.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
-import attr
+from typing import Dict, NamedTuple, Tuple
 
 __all__ = [
     "KNOWN_EVENT_FORMAT_VERSIONS",
@@ -55,9 +53,13 @@ class RoomDisposition:
     UNSTABLE = "unstable"
 
 
-@attr.s(slots=True, frozen=True, auto_attribs=True)
-class RoomVersion:
-    """A room version; ``identifier`` is the string clients use (``"12"``)."""
+class RoomVersion(NamedTuple):
+    """A room version; ``identifier`` is the string clients use (``"12"``).
+
+    Synapse's is a frozen attrs class; this one is a NamedTuple (the same attributes,
+    immutable, compared by value) because creating a 23-field attrs class costs about
+    5 M instructions (1 ms) of every start that imports ``synapse.events``.
+    """
 
     identifier: str
     disposition: str

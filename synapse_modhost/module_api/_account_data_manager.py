@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from synapse_modhost.events._json import freeze
 from synapse_modhost.types import UserID
 
 __all__ = ["AccountDataManager"]
@@ -31,6 +30,9 @@ class AccountDataManager:
     async def get_global(self, user_id: str, data_type: str) -> Optional[Mapping[str, Any]]:
         """The user's global account data of ``data_type`` (a frozen copy), or ``None``."""
         self._validate_user_id(user_id)
+        # imported here: the events package is not needed to start the host
+        from synapse_modhost.events._json import freeze
+
         data = await self._host.hs.account_data.get_global(user_id, data_type)
         return freeze(data)
 
