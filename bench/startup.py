@@ -37,8 +37,12 @@ def main() -> int:
     which = backends(syn)
     start: Dict[str, List[float]] = {n: [] for n in which}
     rss: Dict[str, List[float]] = {n: [] for n in which}
+    names = list(which)
     for i in range(a.runs):
-        for name, make in which.items():
+        # Rotate the order each round, so that no backend always runs right after the
+        # same one (a fixed order would carry any such effect into one backend only).
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            make = which[name]
             run_dir = temp_run_dir(name)
             server = make(run_dir, free_port())  # type: ignore[operator]
             try:
@@ -58,7 +62,8 @@ def main() -> int:
         if other != mh:
             print("- synapse-modhost / %s: start %.2f×, RSS %.2f×" % (
                 other, median(start[mh]) / median(start[other]), median(rss[mh]) / median(rss[other])))
-    print("- runs: %d each, interleaved; readiness polled every 10 ms" % a.runs)
+    print("- runs: %d each, interleaved, the order rotated each round; readiness polled "
+          "every 10 ms" % a.runs)
     return 0
 
 
