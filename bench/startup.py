@@ -60,7 +60,7 @@ def main() -> int:
     print()
     for other in which:
         if other != mh:
-            print("- synapse-modhost / %s: start %.2f×, RSS %.2f×" % (
+            print("- synapse-modhost / %s: start %.3f×, RSS %.3f×" % (
                 other, median(start[mh]) / median(start[other]), median(rss[mh]) / median(rss[other])))
     print("- runs: %d each, interleaved, the order rotated each round; readiness polled "
           "every 10 ms" % a.runs)
