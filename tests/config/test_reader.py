@@ -214,3 +214,14 @@ class ReadConfigTests(SynchronousTestCase, ConfigAssertions):
         config = parse_config_dict(raw)
         self.assertEqual(config.raw, raw)
         self.assertIsNot(config.raw, raw)
+
+    def test_records_are_immutable(self) -> None:
+        """The parsed config cannot be changed in place; _replace gives a changed copy."""
+        config = parse_config_dict(minimal(listeners=[{"port": 8008, "type": "http"}]))
+        with self.assertRaises(AttributeError):
+            config.server.server_name = "other.local"  # type: ignore[misc]
+        with self.assertRaises(AttributeError):
+            config.server.listeners[0].port = 1  # type: ignore[misc]
+        changed = config._replace(server=config.server._replace(server_name="other.local"))
+        self.assertEqual(changed.server.server_name, "other.local")
+        self.assertEqual(config.server.server_name, "test.local")
