@@ -151,13 +151,20 @@ class Server:
                 self.proc.wait()
 
 
+def checkout_env(*extra_paths: Path) -> Dict[str, str]:
+    """The environment that runs this checkout (``extra_paths`` first on ``PYTHONPATH``),
+    after compiling its bytecode and that of ``extra_paths``, as an installed package has."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, extra_paths), str(REPO)])
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "synapse_modhost"),
+                    str(REPO / "sample_modules"), str(REPO / "bench"), *map(str, extra_paths)],
+                   check=True, env=env)
+    return env
+
+
 def backends(synapse_python: Optional[str]) -> Dict[str, object]:
     """name -> function(run_dir, port) -> Server, for every backend available here."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(REPO)
-    # An installed package has its bytecode compiled; give the checkout the same.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "synapse_modhost"),
-                    str(REPO / "sample_modules"), str(REPO / "bench")], check=True, env=env)
+    env = checkout_env()
 
     def modhost(run_dir: Path, port: int) -> Server:
         cfg = host_config(run_dir, port)

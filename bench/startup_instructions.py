@@ -15,7 +15,6 @@ bench/startup.py already measures it side by side.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, free_port, host_config, median, remove, temp_run_dir
+from _common import REPO, checkout_env, free_port, host_config, median, remove, temp_run_dir
 
 #: run in the measured process: start the host from the config and end the process the
 #: moment it listens (os._exit: shutdown and interpreter teardown are not start-up)
@@ -81,10 +80,7 @@ def main() -> int:
     except (OSError, subprocess.CalledProcessError):
         print("valgrind is not installed (Debian package 'valgrind')", file=sys.stderr)
         return 1
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(REPO)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "synapse_modhost"),
-                    str(REPO / "sample_modules"), str(REPO / "bench")], check=True, env=env)
+    env = checkout_env()
     bare_no_h2 = "bare twisted.web without HTTP/2"
     counts: Dict[str, List[int]] = {"synapse-modhost": [], "bare twisted.web": [], bare_no_h2: []}
     for i in range(a.runs):

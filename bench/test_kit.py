@@ -13,7 +13,6 @@ Reports whole-process time for one test and the cost of each extra test.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import checkout_env
 
 MODULE = '''
 import json
@@ -107,10 +107,7 @@ def main() -> int:
         ("plain", 1): write(work, "test_plain_one", PLAIN_HEAD, PLAIN_TEST, 1),
         ("plain", 1 + a.extra): write(work, "test_plain_many", PLAIN_HEAD, PLAIN_TEST, 1 + a.extra),
     }
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(work), str(REPO)])
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "synapse_modhost"), str(work)],
-                   check=True, env=env)
+    env = checkout_env(work)
     runners = {
         "trial": lambda mod: [sys.executable, "-m", "twisted.trial", mod],
         "pytest": lambda mod: [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", mod + ".py"],
