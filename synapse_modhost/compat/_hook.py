@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import dis
 import importlib
-import importlib.abc
 import importlib.machinery
 import logging
 import sys
 import threading
 import types
-from typing import Any, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set, Tuple
 
 from synapse_modhost.compat._table import SERVED, Served
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _LoaderBase
+else:
+    _LoaderBase = object  # see CompatLoader
 
 __all__ = [
     "DOCS",
@@ -177,8 +181,14 @@ def _resolve(module_name: str, name: str, target: str) -> Any:
         ) from e
 
 
-class CompatLoader(importlib.abc.Loader):
-    """Creates the :class:`CompatModule` for a served name."""
+class CompatLoader(_LoaderBase):
+    """Creates the :class:`CompatModule` for a served name.
+
+    The import system takes any object with ``create_module`` and ``exec_module`` (and as
+    a finder, any object with ``find_spec``). The ``importlib.abc`` base classes add
+    nothing here and importing ``importlib.abc`` pulls in ``importlib.resources``, a few
+    ms of every start, so they are bases only for the type checker.
+    """
 
     #: Marks modules created by this hook (``install()`` keeps them, evicts others).
     synapse_modhost_compat = True
@@ -194,7 +204,7 @@ class CompatLoader(importlib.abc.Loader):
         module.__dict__["__all__"] = list(served.all)
 
 
-class CompatFinder(importlib.abc.MetaPathFinder):
+class CompatFinder:
     """Answers every ``synapse`` / ``synapse.*`` import."""
 
     #: Identifies the finder across reloads of this module (``install()`` is idempotent).
