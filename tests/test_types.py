@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -293,3 +296,54 @@ class ErrorTests(SynchronousTestCase):
         )
         t = HttpResponseException(403, "Forbidden", b'{"errcode":"M_FORBIDDEN"}').to_synapse_error()
         self.assertEqual(t.error_dict(None), {"error": "Forbidden", "errcode": "M_FORBIDDEN"})
+
+
+class LazyValueTypesTests(SynchronousTestCase):
+    """``synapse_modhost.types`` builds its attrs classes on first use of their names."""
+
+    def test_every_exported_name_resolves(self) -> None:
+        """Each name in ``__all__`` resolves, is listed by dir(), and is what its submodule defines."""
+        import importlib
+
+        import synapse_modhost.types as types_module
+
+        for name in types_module.__all__:
+            self.assertIn(name, dir(types_module))
+            value = getattr(types_module, name)
+            submodule = types_module._LAZY.get(name)
+            if submodule is not None:
+                defining = importlib.import_module("synapse_modhost.types." + submodule)
+                self.assertIs(value, getattr(defining, name))
+
+    def test_unknown_name_is_an_attribute_error(self) -> None:
+        """An unknown name raises AttributeError naming the module and the name."""
+        import synapse_modhost.types as types_module
+
+        with self.assertRaises(AttributeError) as caught:
+            types_module.NoSuchType  # noqa: B018
+        self.assertIn("'synapse_modhost.types' has no attribute 'NoSuchType'", str(caught.exception))
+
+    def test_host_start_builds_no_value_type(self) -> None:
+        """Starting a host whose module imports NOT_SPAM and ModuleApi builds none of the attrs types."""
+        code = """
+import sys
+from twisted.internet.testing import MemoryReactorClock
+from synapse_modhost import build_host
+reactor = MemoryReactorClock()
+host = build_host({
+    "server_name": "test.local",
+    "database": {"name": "sqlite3", "args": {"database": ":memory:"}},
+    "modules": [{"module": "sample_modules.list_spam_checker.ListSpamChecker",
+                 "config": {"evil_users": ["@mallory:test.local"]}}],
+}, reactor, database_threaded=False)
+started = host.start(listen=False)
+assert started.called, "the in-memory start did not finish"
+print(sorted(m for m in sys.modules if m.startswith("synapse_modhost.types.")))
+"""
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=root)
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "[]")

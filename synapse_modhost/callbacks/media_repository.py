@@ -6,13 +6,15 @@ Rules are Synapse 1.163's (CALLBACKS.md §4).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.callbacks._dispatch import CallbackRef, delay_cancellation
 from synapse_modhost.callbacks._registry import CallbackCategory
 from synapse_modhost.errors import SynapseError
-from synapse_modhost.types import MediaUploadLimit
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import MediaUploadLimit
 
 __all__ = ["MediaRepositoryCallbacks"]
 
@@ -89,6 +91,8 @@ class MediaRepositoryCallbacks(CallbackCategory):
         self, user_id: str, limit: MediaUploadLimit, sent_bytes: int, attempted_bytes: int
     ) -> None:
         """Run every callback, each with a fresh copy of ``limit``."""
+        from synapse_modhost.types import MediaUploadLimit  # an attrs class: built on first use
+
         for cb in self.callbacks("on_media_upload_limit_exceeded"):
             limit_copy = MediaUploadLimit(
                 max_bytes=limit.max_bytes,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, ClassVar, Dict, Iterable, Set, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterable, Set, Union
 
 from twisted.internet import defer
 
 from synapse_modhost.callbacks._dispatch import delay_cancellation
 from synapse_modhost.callbacks._registry import CallbackCategory
-from synapse_modhost.types import PRESENCE_ALL_USERS, UserPresenceState
+from synapse_modhost.types import PRESENCE_ALL_USERS
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import UserPresenceState
 
 __all__ = ["PresenceRouterCallbacks"]
 

@@ -5,11 +5,13 @@ Rules are Synapse 1.163's (CALLBACKS.md §5).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synapse_modhost.callbacks._dispatch import delay_cancellation
 from synapse_modhost.callbacks._registry import CallbackCategory
-from synapse_modhost.types import RatelimitOverride
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import RatelimitOverride
 
 __all__ = ["RatelimitCallbacks"]
 

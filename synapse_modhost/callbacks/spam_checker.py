@@ -10,13 +10,16 @@ from __future__ import annotations
 import inspect
 import logging
 from copy import deepcopy
-from typing import Any, Collection, Dict, Tuple, Union
+from typing import TYPE_CHECKING, Any, Collection, Dict, Tuple, Union
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.callbacks._dispatch import CallbackRef, delay_cancellation
 from synapse_modhost.callbacks._registry import CallbackCategory
 from synapse_modhost.errors import AuthError, NotFoundError, SynapseError
-from synapse_modhost.types import NOT_SPAM, RegistrationBehaviour, RoomAlias, UserProfile
+from synapse_modhost.types import NOT_SPAM, RegistrationBehaviour, UserProfile
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import RoomAlias
 
 __all__ = ["SPAM_DENIAL_MESSAGES", "SpamCheckDenial", "SpamCheckResult", "SpamCheckerCallbacks"]
 

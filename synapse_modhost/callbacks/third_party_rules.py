@@ -7,7 +7,7 @@ Combination and failure rules are Synapse 1.163's (CALLBACKS.md §2);
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Mapping, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Mapping, Tuple, Union
 
 from twisted.internet.defer import CancelledError
 
@@ -15,7 +15,9 @@ from synapse_modhost._codes import Codes
 from synapse_modhost.callbacks._dispatch import delay_cancellation
 from synapse_modhost.callbacks._registry import CallbackCategory
 from synapse_modhost.errors import ModuleFailedException, SynapseError
-from synapse_modhost.types import ProfileInfo, Requester
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import ProfileInfo, Requester
 
 __all__ = ["StateEvents", "StateSource", "ThirdPartyRulesCallbacks"]
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, List, Mapping, Tuple
 from urllib.parse import quote
 
 from synapse_modhost.config._base import parse_duration, parse_size
 from synapse_modhost.config._errors import ConfigError
 from synapse_modhost.config._model import MediaConfig
 from synapse_modhost.config._util import EXPECTED_BOOLEAN, EXPECTED_STRING
-from synapse_modhost.types import MediaUploadLimit
+
+if TYPE_CHECKING:
+    from synapse_modhost.types import MediaUploadLimit
 
 __all__ = ["BAD_LIMIT", "DEFAULT_MAX_UPLOAD_SIZE", "normalise_url", "read_media_config"]
 
@@ -86,6 +88,8 @@ def _read_limit(entry: Any) -> MediaUploadLimit:
     can_upgrade = entry.get("can_upgrade", False)
     if not isinstance(can_upgrade, bool):
         raise TypeError(f"can_upgrade: {EXPECTED_BOOLEAN}")
+
+    from synapse_modhost.types import MediaUploadLimit  # an attrs class: built on first use
 
     return MediaUploadLimit(
         max_bytes=max_bytes,

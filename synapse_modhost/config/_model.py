@@ -12,9 +12,10 @@ NamedTuple.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple, Tuple
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Tuple
 
-from synapse_modhost.types import MediaUploadLimit
+if TYPE_CHECKING:
+    from synapse_modhost.types import MediaUploadLimit
 
 __all__ = [
     "AdditionalResourceConfig",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from synapse_modhost.types import UserID
-
 __all__ = ["AccountDataManager"]
 
 
@@ -20,6 +18,8 @@ class AccountDataManager:
         self._host = host
 
     def _validate_user_id(self, user_id: str) -> None:
+        from synapse_modhost.types import UserID  # an attrs class: built on first use
+
         user = UserID.from_string(user_id)
         if user.domain != self._host.hs.server_name:
             raise ValueError(

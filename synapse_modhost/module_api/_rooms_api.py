@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, Iterable, List, Optional
 from twisted.internet import defer
 
 from synapse_modhost.errors import SynapseError
-from synapse_modhost.types import RoomAlias, RoomID, UserID, create_requester
 
+# The attrs value types (UserID, RoomAlias, ...) are imported where they are used, so that
+# loading a module does not build them (see synapse_modhost.types).
 if TYPE_CHECKING:
     from synapse_modhost.events import Event
     from synapse_modhost.host import ModuleHost
+    from synapse_modhost.types import RoomAlias, RoomID
 
 __all__ = ["RoomsApiMixin"]
 
@@ -78,6 +80,8 @@ class RoomsApiMixin:
         """Send a non-membership event as ``event_dict["sender"]`` (``check_event_allowed``
         and ``check_event_for_spam`` run; no rate limit, shadow-bans ignored); returns the
         event, or the earlier identical state event. Added in Synapse v1.22.0."""
+        from synapse_modhost.types import create_requester
+
         requester = create_requester(event_dict["sender"], authenticated_entity=self._server_name)
         return await self._host.hs.events.create_and_send_nonmember_event(
             requester, event_dict, ratelimit=False, ignore_shadow_ban=True
@@ -97,6 +101,8 @@ class RoomsApiMixin:
         Added in Synapse v1.46.0."""
         if not self._host.hs.is_mine_id(sender):
             raise RuntimeError("Tried to send an event as a user that isn't local to this homeserver")
+        from synapse_modhost.types import UserID, create_requester
+
         hs = self._host.hs
         requester = create_requester(sender)
         target_id = UserID.from_string(target)
@@ -135,6 +141,8 @@ class RoomsApiMixin:
         ``(room_id, alias or None)``. Added in Synapse v1.65.0."""
         if not self._host.hs.is_mine_id(user_id):
             raise RuntimeError("Tried to create a room as a user that isn't local to this homeserver")
+        from synapse_modhost.types import create_requester
+
         room_id, alias, _ = await self._host.hs.rooms.create_room(
             create_requester(user_id), config, ratelimit=ratelimit, creator_join_profile=creator_join_profile
         )
@@ -163,6 +171,8 @@ class RoomsApiMixin:
     async def lookup_room_alias(self, room_alias: str) -> Tuple[str, List[str]]:
         """``(room_id, servers)`` for an alias; ``SynapseError`` if invalid or unknown.
         Added in Synapse v1.65.0."""
+        from synapse_modhost.types import RoomAlias
+
         alias = RoomAlias.from_string(room_alias)
         room_id, hosts = await self._host.hs.membership.lookup_room_alias(alias)
         return room_id.to_string(), hosts
@@ -175,6 +185,8 @@ class RoomsApiMixin:
         alias = event.content.get("alias") if event is not None else None
         if not isinstance(alias, str) or not alias:
             return None
+        from synapse_modhost.types import RoomAlias
+
         try:
             return RoomAlias.from_string(alias)
         except SynapseError:

@@ -11,20 +11,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from twisted.internet import defer
 
-from synapse_modhost.types import (
-    Absent,
-    AbsentType,
-    ProfileInfo,
-    Requester,
-    UserID,
-    UserInfo,
-    UserIpAndAgent,
-    create_requester,
-)
+from synapse_modhost.types import Absent, AbsentType
 
+# The attrs value types (UserID, UserInfo, ...) are imported where they are used, so that
+# loading a module does not build them (see synapse_modhost.types).
 if TYPE_CHECKING:
     from synapse_modhost.homeserver._hs import HomeServer
     from synapse_modhost.host import ModuleHost
+    from synapse_modhost.types import ProfileInfo, Requester, UserID, UserInfo, UserIpAndAgent
 
 __all__ = ["UsersApiMixin"]
 
@@ -43,6 +37,8 @@ class UsersApiMixin:
 
     async def get_userinfo_by_id(self, user_id: str) -> Optional[UserInfo]:
         """The account's details, or ``None``. Added in Synapse v1.41.0."""
+        from synapse_modhost.types import UserID, UserInfo
+
         user = await self._hs_.user_store.get_user(user_id)
         if user is None:
             return None
@@ -76,11 +72,15 @@ class UsersApiMixin:
 
     async def set_user_admin(self, user_id: str, admin: bool) -> None:
         """Make the user a server admin, or not. Added in Synapse v1.56.0."""
+        from synapse_modhost.types import UserID
+
         await self._hs_.user_store.set_admin(UserID.from_string(user_id).to_string(), admin)
 
     async def get_profile_for_user(self, localpart: str) -> ProfileInfo:
         """The local user's profile (``ProfileInfo(None, None)`` without one).
         Added in Synapse v1.39.0."""
+        from synapse_modhost.types import UserID
+
         user_id = UserID.from_string("@%s:%s" % (localpart, self._hs_.server_name))
         return await self._hs_.profile.get_profileinfo(user_id.to_string())
 
@@ -170,6 +170,8 @@ class UsersApiMixin:
     ) -> List[UserIpAndAgent]:
         """The (IP, user agent, last seen) of each token the user used since ``since_ts``
         (ms); ``[]`` for remote or malformed ids. Added in Synapse v1.44.0."""
+        from synapse_modhost.types import UserID, UserIpAndAgent
+
         try:
             mine = self._hs_.is_mine_id(user_id) and UserID.is_valid(user_id)
         except Exception:
@@ -201,6 +203,8 @@ class UsersApiMixin:
                 "(value: %r). This will break in 2027.",
                 deactivation,
             )
+        from synapse_modhost.types import create_requester
+
         await self._hs_.profile.set_field(
             user_id, create_requester(user_id), "displayname", new_displayname, by_admin=True
         )

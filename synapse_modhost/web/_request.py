@@ -27,12 +27,12 @@ from zope.interface import implementer, provider
 
 from synapse_modhost._codes import Codes
 from synapse_modhost.errors import SynapseError
-from synapse_modhost.types import Requester
 
 if TYPE_CHECKING:
     from twisted.web.http import HTTPChannel
     from twisted.web.resource import IResource
 
+    from synapse_modhost.types import Requester
     from synapse_modhost.web._site import SynapseSite
 
 __all__ = [
@@ -203,6 +203,8 @@ class SynapseRequest(Request):
             return None, None
         if isinstance(requester, str):
             return requester, None
+        from synapse_modhost.types import Requester  # loaded by whoever authenticated
+
         if isinstance(requester, Requester):
             user = requester.user.to_string()
             entity = requester.authenticated_entity
