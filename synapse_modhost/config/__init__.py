@@ -1,4 +1,4 @@
-"""Configuration: Synapse-format homeserver.yaml into frozen attrs values.
+"""Configuration: Synapse-format homeserver.yaml into immutable records (NamedTuples).
 
 :func:`read_config` reads one or more files (later files win per top-level key) and
 returns a :class:`HomeServerConfig`; :func:`parse_config_dict` does the same for an
