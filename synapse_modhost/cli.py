@@ -135,9 +135,9 @@ def run(
         if setup_logs:
             setup_logging(config, verbose=args.verbose)
         if reactor is None:
-            from twisted.internet import reactor as global_reactor
+            from synapse_modhost._lean_imports import import_global_reactor
 
-            reactor = global_reactor
+            reactor = import_global_reactor()
         host = build_host(config, reactor, strict=args.strict)
     except ConfigError as e:
         return fail(e)

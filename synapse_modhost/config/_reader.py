@@ -64,6 +64,9 @@ def load_yaml_file(
 
     ``what`` names the file in messages; ``config_path`` is the errors' path.
     """
+    from synapse_modhost._lean_imports import import_yaml
+
+    import_yaml()  # PyYAML, without the import-time work the host never uses
     import yaml
 
     try:

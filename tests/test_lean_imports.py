@@ -1,0 +1,285 @@
+"""Start-up skips third-party import-time work it never uses, and changes no behaviour."""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+from typing import List
+
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from synapse_modhost import _lean_imports
+from synapse_modhost._lean_imports import (
+    YAML_NON_PRINTABLE,
+    YAML_NON_PRINTABLE_LISTED,
+    import_without,
+)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _fresh_python(test: SynchronousTestCase, code: str) -> List[str]:
+    """Run ``code`` in a new interpreter on this checkout; its standard output's lines."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, env=env, cwd=REPO)
+    test.assertEqual(result.returncode, 0, result.stderr)
+    return result.stdout.splitlines()
+
+
+class ImportWithoutTests(SynchronousTestCase):
+    """``import_without`` holds one module back during one import, and only then."""
+
+    def setUp(self) -> None:
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.files = {
+            "lean_held": "VALUE = 1\n",
+            "lean_optional": "try:\n    import lean_held\nexcept ImportError:\n    lean_held = None\n",
+            "lean_needs": "import lean_held\n",
+        }
+        for name, text in self.files.items():
+            with open(os.path.join(self.directory, name + ".py"), "w") as f:
+                f.write(text)
+        sys.path.insert(0, self.directory)
+        self.addCleanup(sys.path.remove, self.directory)
+        self.addCleanup(self._forget)
+
+    def _forget(self) -> None:
+        for name in self.files:
+            sys.modules.pop(name, None)
+
+    def test_optional_import_is_skipped_then_allowed(self) -> None:
+        """A module importing the held-back one under try/except gets None; afterwards it imports."""
+        module = import_without("lean_optional", "lean_held")
+        self.assertIsNone(module.lean_held)
+        self.assertNotIn("lean_held", sys.modules)
+        import lean_held  # type: ignore[import-not-found]
+
+        self.assertEqual(lean_held.VALUE, 1)
+
+    def test_required_import_falls_back(self) -> None:
+        """A module that needs the held-back one is imported normally, with nothing left blocked."""
+        module = import_without("lean_needs", "lean_held")
+        self.assertEqual(module.lean_held.VALUE, 1)
+        self.assertIs(sys.modules["lean_held"], module.lean_held)
+
+    def test_already_imported_is_not_held_back(self) -> None:
+        """A module already imported is left in place: the import is a plain one."""
+        import lean_held
+
+        module = import_without("lean_optional", "lean_held")
+        self.assertIs(module.lean_held, lean_held)
+
+    def test_failure_of_the_target_is_raised(self) -> None:
+        """A target that fails for another reason raises, and leaves the held-back module importable."""
+        with open(os.path.join(self.directory, "lean_broken.py"), "w") as f:
+            f.write("import lean_held\nraise ImportError('broken on purpose')\n")
+        self.files["lean_broken"] = ""
+        with self.assertRaises(ImportError) as caught:
+            import_without("lean_broken", "lean_held")
+        self.assertIn("broken on purpose", str(caught.exception))
+        self.assertIsNotNone(sys.modules.get("lean_held"))
+
+
+class GlobalReactorTests(SynchronousTestCase):
+    """The global reactor imports without ``twisted.internet.ssl`` and loses no TLS ability."""
+
+    def test_reactor_keeps_tls(self) -> None:
+        """In a new process: no ssl module after the import, yet listenSSL, startTLS and the ssl module work."""
+        lines = _fresh_python(self, """
+            import sys
+            from synapse_modhost._lean_imports import import_global_reactor
+            reactor = import_global_reactor()
+            print("ssl imported:", "twisted.internet.ssl" in sys.modules)
+            from twisted.internet import interfaces, posixbase, tcp
+            print("IReactorSSL:", interfaces.IReactorSSL.providedBy(reactor))
+            print("TLS via memory BIO:", posixbase.tls is not None)
+            print("startTLS:", interfaces.ITLSTransport.implementedBy(tcp.Server))
+            from twisted.internet import ssl
+            print("ssl module:", ssl.__name__)
+        """)
+        self.assertEqual(lines, ["ssl imported: False", "IReactorSSL: True", "TLS via memory BIO: True",
+                                 "startTLS: True", "ssl module: twisted.internet.ssl"])
+
+    def test_tls_round_trip_after_lean_import(self) -> None:
+        """In a new process: a TLS server and client on the lean-imported reactor exchange bytes."""
+        lines = _fresh_python(self, """
+            import datetime
+            from synapse_modhost._lean_imports import import_global_reactor
+            reactor = import_global_reactor()
+            from cryptography import x509
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.x509.oid import NameOID
+            from twisted.internet import protocol, ssl
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+            now = datetime.datetime.now(datetime.timezone.utc)
+            cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                    .public_key(key.public_key()).serial_number(1)
+                    .not_valid_before(now - datetime.timedelta(days=1))
+                    .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+            from OpenSSL import crypto
+            options = ssl.CertificateOptions(privateKey=crypto.PKey.from_cryptography_key(key),
+                                             certificate=crypto.X509.from_cryptography(cert))
+            got = []
+            class Echo(protocol.Protocol):
+                def dataReceived(self, data):
+                    self.transport.write(data)
+            class Client(protocol.Protocol):
+                def connectionMade(self):
+                    self.transport.write(b"over tls")
+                def dataReceived(self, data):
+                    got.append(data)
+                    reactor.stop()
+            port = reactor.listenSSL(0, protocol.Factory.forProtocol(Echo), options, interface="127.0.0.1")
+            reactor.connectSSL("127.0.0.1", port.getHost().port, protocol.ClientFactory.forProtocol(Client),
+                               ssl.CertificateOptions())
+            reactor.callLater(20, reactor.stop)
+            reactor.run()
+            print(b"".join(got).decode())
+        """)
+        self.assertEqual(lines, ["over tls"])
+
+    def test_command_line_uses_the_lean_import(self) -> None:
+        """run() without a reactor takes the global one from import_global_reactor."""
+        from synapse_modhost.cli import run
+
+        directory = os.path.abspath(self.mktemp())
+        path = os.path.join(directory, "homeserver.yaml")
+        self.assertEqual(run(["--generate-config", "-H", "lean.example", "-c", path], out=io.StringIO(),
+                             err=io.StringIO()), 0)
+        reactor = MemoryReactorClock()
+        calls: List[str] = []
+
+        def fake_import() -> MemoryReactorClock:
+            calls.append("import_global_reactor")
+            return reactor
+
+        self.patch(_lean_imports, "import_global_reactor", fake_import)
+        self._decoy_global_reactor()
+        self.addCleanup(__import__("gc").unfreeze)
+        err = io.StringIO()
+        self.assertEqual(run(["-c", path], err=err, setup_logs=False), 0, err.getvalue())
+        self.assertEqual(calls, ["import_global_reactor"])
+        self.assertTrue(reactor.hasRun)
+
+    def _decoy_global_reactor(self) -> None:
+        """A plain ``from twisted.internet import reactor`` gets an in-memory reactor for this
+        test, so code that skips the lean import fails the test instead of running forever."""
+        import twisted.internet
+
+        decoy = MemoryReactorClock()
+        missing = object()
+        saved_attribute = twisted.internet.__dict__.get("reactor", missing)
+        saved_module = sys.modules.get("twisted.internet.reactor", missing)
+        twisted.internet.reactor = decoy  # type: ignore[attr-defined]
+        sys.modules["twisted.internet.reactor"] = decoy  # type: ignore[assignment]
+
+        def restore() -> None:
+            if saved_attribute is missing:
+                del twisted.internet.reactor  # type: ignore[attr-defined]
+            else:
+                twisted.internet.reactor = saved_attribute  # type: ignore[attr-defined]
+            if saved_module is missing:
+                del sys.modules["twisted.internet.reactor"]
+            else:
+                sys.modules["twisted.internet.reactor"] = saved_module  # type: ignore[assignment]
+
+        self.addCleanup(restore)
+
+
+class YamlImportTests(SynchronousTestCase):
+    """PyYAML imports without compiling its pure-Python reader's pattern, and reads as before."""
+
+    def test_pattern_text_is_pyyamls(self) -> None:
+        """The pattern text matches the one in the installed yaml/reader.py, so the cache entry is used."""
+        import yaml.reader
+
+        with open(yaml.reader.__file__, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        texts = [
+            node.value.args[0].value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "NON_PRINTABLE" for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.args[0], ast.Constant)
+        ]
+        self.assertEqual(texts, [YAML_NON_PRINTABLE])
+
+    def test_listed_pattern_matches_the_same_code_points(self) -> None:
+        """Over every Unicode code point, the listed pattern matches exactly what PyYAML's matches."""
+        every = "".join(map(chr, range(sys.maxunicode + 1)))
+        original = re.compile(YAML_NON_PRINTABLE)
+        listed = re.compile(YAML_NON_PRINTABLE_LISTED)
+        self.assertEqual(original.findall(every), listed.findall(every))
+        self.assertEqual(len(listed.findall(every)), 2111)
+
+    def test_fresh_import_uses_listed_pattern_and_leaves_no_cache_entry(self) -> None:
+        """In a new process: PyYAML holds the listed pattern, re's cache keeps no entry, and the
+        pure-Python loader still rejects a non-printable character."""
+        lines = _fresh_python(self, """
+            import re
+            from synapse_modhost._lean_imports import YAML_NON_PRINTABLE, import_yaml
+            yaml = import_yaml()
+            print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE)
+            caches = [getattr(re, "_cache", {}), getattr(re, "_cache2", {})]
+            print(any(key[1] == YAML_NON_PRINTABLE for cache in caches for key in cache))
+            print(yaml.load("a: b\\n", Loader=yaml.SafeLoader))
+            try:
+                yaml.load("a: \\x07\\n", Loader=yaml.SafeLoader)
+            except yaml.reader.ReaderError as e:
+                print("ReaderError", hex(e.character))
+        """)
+        self.assertEqual(lines, ["False", "False", "{'a': 'b'}", "ReaderError 0x7"])
+
+    def test_already_imported_yaml_is_returned(self) -> None:
+        """With yaml imported already, import_yaml returns that module and leaves re's cache alone."""
+        import yaml
+
+        before = dict(getattr(re, "_cache", {}))
+        self.assertIs(_lean_imports.import_yaml(), yaml)
+        self.assertEqual(dict(getattr(re, "_cache", {})), before)
+
+    def test_host_start_imports_neither(self) -> None:
+        """In a new process, ``synapse-modhost -c`` up to its listening compiles no PyYAML pattern
+        and imports no twisted.internet.ssl."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "homeserver.yaml")
+        with open(path, "w") as f:
+            f.write(
+                "server_name: test.local\n"
+                "listeners: [{port: %d, bind_addresses: ['127.0.0.1'], type: http,"
+                " resources: [{names: [client]}]}]\n"
+                "database: {name: sqlite3, args: {database: ':memory:'}}\n"
+                "modules: [{module: sample_modules.say_hello.SayHello}]\n" % port
+            )
+        lines = _fresh_python(self, """
+            import os, sys
+            from synapse_modhost import cli
+            from synapse_modhost._lean_imports import YAML_NON_PRINTABLE
+            from synapse_modhost.host import ModuleHost
+            listen = ModuleHost._listen
+            async def listen_then_report(self):
+                await listen(self)
+                yaml = sys.modules["yaml"]
+                print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
+                      "twisted.internet.ssl" in sys.modules, flush=True)
+                os._exit(0)
+            ModuleHost._listen = listen_then_report
+            cli.main(["-c", %r])
+        """ % (path,))
+        self.assertEqual(lines, ["False False"])
