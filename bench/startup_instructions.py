@@ -28,16 +28,19 @@ from _common import REPO, checkout_env, free_port, host_config, median, remove, 
 #: run in the measured process: start the host from the config and end the process the
 #: moment it listens (os._exit: shutdown and interpreter teardown are not start-up)
 HOST_STOPPER = """
-import gc, os, sys
-from synapse_modhost import cli  # as `python -m synapse_modhost` does, collector on
-gc.disable()  # cli.main() imports the host with the collector off; so does this, to patch it
-from synapse_modhost.host import ModuleHost
-gc.enable()
-listen = ModuleHost._listen
-async def listen_then_exit(self):
-    await listen(self)
-    os._exit(0)
-ModuleHost._listen = listen_then_exit
+import os, sys
+import synapse_modhost
+from synapse_modhost import cli
+build_host = synapse_modhost.build_host
+def build_host_that_exits_when_listening(*args, **kwargs):
+    host = build_host(*args, **kwargs)
+    listen = host._listen
+    async def listen_then_exit():
+        await listen()
+        os._exit(0)
+    host._listen = listen_then_exit
+    return host
+synapse_modhost.build_host = build_host_that_exits_when_listening  # cli.run() looks it up here
 cli.main(["-c", sys.argv[1]])
 """
 

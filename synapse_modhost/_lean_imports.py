@@ -1,6 +1,6 @@
 """Import-time work of third-party packages that the host never uses, skipped at start-up.
 
-Two imports on the start-up path spend a large share of it on a result nothing reads:
+Three imports on the start-up path spend a share of it on a result nothing reads:
 
 * **Twisted's global reactor** (``twisted.internet.posixbase``) imports
   ``twisted.internet.ssl`` as a fallback for ``listenSSL``/``connectSSL``, used only when
@@ -18,6 +18,12 @@ Two imports on the start-up path spend a large share of it on a result nothing r
   a twelfth of the time. It matches exactly the same characters (a test checks every
   code point), so the pure-Python loader, where libyaml is missing, behaves as before;
   only the pattern's ``.pattern`` text differs.
+* **Twisted's ``twisted.python.win32``**, imported by ``twisted.python.filepath`` on every
+  platform, tries ``from ctypes import WinError``. Outside Windows ``ctypes`` has no
+  ``WinError``, so the import fails and Twisted uses its fallback, but only after loading
+  ``ctypes`` and its shared libraries: about 5 ms of wall time.
+  :func:`import_twisted_win32` imports it with ``ctypes`` held back, which gives the same
+  fallback without loading anything.
 
 Each falls back to the plain import when the packages change so that the shortcut no
 longer applies.
@@ -25,12 +31,13 @@ longer applies.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from types import ModuleType
 from typing import Any, Dict, List, Tuple
 
-__all__ = ["import_global_reactor", "import_without", "import_yaml"]
+__all__ = ["import_global_reactor", "import_twisted_win32", "import_without", "import_yaml"]
 
 #: the module Twisted's reactor imports only as a fallback it never takes
 _REACTOR_SSL_FALLBACK = "twisted.internet.ssl"
@@ -66,6 +73,14 @@ def import_global_reactor() -> Any:
     """Twisted's global reactor (installing the default one if none is), imported without
     the ``twisted.internet.ssl`` fallback it never uses."""
     return import_without("twisted.internet.reactor", _REACTOR_SSL_FALLBACK)
+
+
+def import_twisted_win32() -> None:
+    """Import ``twisted.python.win32`` without ``ctypes`` outside Windows, where the only
+    name it asks of ``ctypes`` (``WinError``) does not exist. Call before Twisted's
+    ``filepath`` is imported; afterwards ``ctypes`` imports as usual."""
+    if os.name != "nt":
+        import_without("twisted.python.win32", "ctypes")
 
 
 #: ``yaml.reader.Reader.NON_PRINTABLE``'s pattern, exactly as PyYAML spells it

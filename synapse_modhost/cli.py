@@ -173,6 +173,9 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     import gc
 
     from synapse_modhost._http2 import disable_http2_server
+    from synapse_modhost._lean_imports import import_twisted_win32
+
+    import_twisted_win32()  # before anything imports Twisted's filepath
 
     # Start-up creates tens of thousands of long-lived objects (modules, classes, the
     # config) and almost no garbage: collecting while it runs costs ~5 % of start-up

@@ -13,7 +13,7 @@ import textwrap
 from typing import List
 
 from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from synapse_modhost import _lean_imports
 from synapse_modhost._lean_imports import (
@@ -197,6 +197,27 @@ class GlobalReactorTests(SynchronousTestCase):
         self.addCleanup(restore)
 
 
+class TwistedWin32Tests(SynchronousTestCase):
+    """``twisted.python.win32`` imports without ctypes outside Windows, with the same result."""
+
+    def test_same_fallback_without_ctypes(self) -> None:
+        """In a new process: no ctypes after the import, the error formatter falls back as it
+        would with ctypes, and ctypes imports afterwards."""
+        if os.name == "nt":
+            raise SkipTest("ctypes has WinError on Windows, so it is imported there")
+        lines = _fresh_python(self, """
+            import errno, os, sys
+            from synapse_modhost._lean_imports import import_twisted_win32
+            import_twisted_win32()
+            print("ctypes imported:", "ctypes" in sys.modules)
+            from twisted.python import filepath, win32
+            print(win32.formatError(errno.ENOENT) == os.strerror(errno.ENOENT))
+            import ctypes
+            print("WinError:", hasattr(ctypes, "WinError"))
+        """)
+        self.assertEqual(lines, ["ctypes imported: False", "True", "WinError: False"])
+
+
 class YamlImportTests(SynchronousTestCase):
     """PyYAML imports without compiling its pure-Python reader's pattern, and reads as before."""
 
@@ -250,9 +271,14 @@ class YamlImportTests(SynchronousTestCase):
         self.assertIs(_lean_imports.import_yaml(), yaml)
         self.assertEqual(dict(getattr(re, "_cache", {})), before)
 
-    def test_host_start_imports_neither(self) -> None:
+
+
+class CommandLineStartTests(SynchronousTestCase):
+    """``synapse-modhost -c`` takes all three shortcuts on its way to listening."""
+
+    def test_host_start_skips_the_unused_work(self) -> None:
         """In a new process, ``synapse-modhost -c`` up to its listening compiles no PyYAML pattern
-        and imports no twisted.internet.ssl."""
+        and imports neither twisted.internet.ssl nor ctypes."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -269,17 +295,22 @@ class YamlImportTests(SynchronousTestCase):
             )
         lines = _fresh_python(self, """
             import os, sys
+            import synapse_modhost
             from synapse_modhost import cli
             from synapse_modhost._lean_imports import YAML_NON_PRINTABLE
-            from synapse_modhost.host import ModuleHost
-            listen = ModuleHost._listen
-            async def listen_then_report(self):
-                await listen(self)
-                yaml = sys.modules["yaml"]
-                print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
-                      "twisted.internet.ssl" in sys.modules, flush=True)
-                os._exit(0)
-            ModuleHost._listen = listen_then_report
+            build_host = synapse_modhost.build_host
+            def build_host_reporting_when_listening(*args, **kwargs):
+                host = build_host(*args, **kwargs)
+                listen = host._listen
+                async def listen_then_report():
+                    await listen()
+                    yaml = sys.modules["yaml"]
+                    print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
+                          "twisted.internet.ssl" in sys.modules, "ctypes" in sys.modules, flush=True)
+                    os._exit(0)
+                host._listen = listen_then_report
+                return host
+            synapse_modhost.build_host = build_host_reporting_when_listening
             cli.main(["-c", %r])
         """ % (path,))
-        self.assertEqual(lines, ["False False"])
+        self.assertEqual(lines, ["False False False"])
