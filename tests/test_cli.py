@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import sys
 from typing import Any, List
 
@@ -15,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from synapse_modhost.cli import run
 from synapse_modhost.config import read_config
+from tests.helpers.configs import write_say_hello_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -127,21 +127,7 @@ class ProcessTests(TestCase):
     """``python -m synapse_modhost`` as a real process."""
 
     def _config(self) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "homeserver.yaml")
-        with open(path, "w") as f:
-            f.write(
-                "server_name: test.local\n"
-                "listeners: [{port: %d, bind_addresses: ['127.0.0.1'], type: http,"
-                " resources: [{names: [client]}]}]\n"
-                "database: {name: sqlite3, args: {database: ':memory:'}}\n"
-                "modules: [{module: sample_modules.say_hello.SayHello}]\n" % port
-            )
-        return path
+        return write_say_hello_config(os.path.abspath(self.mktemp()))
 
     def _spawn(self, argv: List[str]) -> _Collect:
         from twisted.internet import reactor

@@ -6,7 +6,6 @@ import ast
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from synapse_modhost._lean_imports import (
     YAML_NON_PRINTABLE_LISTED,
     import_without,
 )
+from tests.helpers.configs import write_say_hello_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -279,20 +279,7 @@ class CommandLineStartTests(SynchronousTestCase):
     def test_host_start_skips_the_unused_work(self) -> None:
         """In a new process, ``synapse-modhost -c`` up to its listening compiles no PyYAML pattern
         and imports neither twisted.internet.ssl nor ctypes."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "homeserver.yaml")
-        with open(path, "w") as f:
-            f.write(
-                "server_name: test.local\n"
-                "listeners: [{port: %d, bind_addresses: ['127.0.0.1'], type: http,"
-                " resources: [{names: [client]}]}]\n"
-                "database: {name: sqlite3, args: {database: ':memory:'}}\n"
-                "modules: [{module: sample_modules.say_hello.SayHello}]\n" % port
-            )
+        path = write_say_hello_config(os.path.abspath(self.mktemp()))
         lines = _fresh_python(self, """
             import os, sys
             import synapse_modhost

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import textwrap
 from typing import Any, Dict, List, Optional
@@ -68,3 +69,22 @@ def modules_entry(module: str, config: Optional[Any] = None) -> Dict[str, Any]:
     if config is not None:
         entry["config"] = config
     return entry
+
+
+def write_say_hello_config(directory: str) -> str:
+    """Write, in a new ``directory``, a homeserver.yaml for a real process: SayHello on a free
+    loopback port, an in-memory database. Returns the file's path."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.makedirs(directory)
+    path = os.path.join(directory, "homeserver.yaml")
+    with open(path, "w") as f:
+        f.write(
+            "server_name: test.local\n"
+            "listeners: [{port: %d, bind_addresses: ['127.0.0.1'], type: http,"
+            " resources: [{names: [client]}]}]\n"
+            "database: {name: sqlite3, args: {database: ':memory:'}}\n"
+            "modules: [{module: sample_modules.say_hello.SayHello}]\n" % port
+        )
+    return path
