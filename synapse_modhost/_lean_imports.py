@@ -47,20 +47,28 @@ def import_without(name: str, held_back: str) -> ModuleType:
     """Import ``name`` while ``held_back`` cannot be imported; then let it be imported again.
 
     For a module that imports ``held_back`` only inside ``try: ... except ImportError``.
-    If ``held_back`` is imported already, or ``name`` fails to import without it (a
-    version that needs it after all), this is a plain import of ``name``.
+    If ``held_back`` or ``name`` is imported already, this is a plain import of ``name``.
+    If ``name`` turns out to need ``held_back`` (a later version of the package), every
+    module the attempt imported is forgotten, since some may hold the failed import's
+    result, and ``name`` is imported plainly. An ImportError with another cause is
+    raised as it is, without a second attempt.
+
+    Call it only while no other thread imports: the block is visible to the whole process.
     """
     if held_back in sys.modules or name in sys.modules:
         return _import(name)
+    before = set(sys.modules)
     sys.modules[held_back] = None  # type: ignore[assignment]  # the documented way to block
     try:
         return _import(name)
-    except ImportError:
-        pass
+    except ImportError as e:
+        if e.name != held_back:
+            raise
     finally:
         if sys.modules.get(held_back, False) is None:
             del sys.modules[held_back]
-    # This version needs it: a failed import leaves nothing half-imported behind.
+    for imported in set(sys.modules) - before:
+        del sys.modules[imported]
     return _import(name)
 
 
@@ -71,7 +79,15 @@ def _import(name: str) -> ModuleType:
 
 def import_global_reactor() -> Any:
     """Twisted's global reactor (installing the default one if none is), imported without
-    the ``twisted.internet.ssl`` fallback it never uses."""
+    the ``twisted.internet.ssl`` fallback it never uses.
+
+    The fallback is unused only when ``twisted.protocols.tls`` imports, so that is
+    imported first; without it, the reactor is imported plainly.
+    """
+    try:
+        import twisted.protocols.tls  # noqa: F401  # what the reactor uses for TLS
+    except ImportError:
+        return _import("twisted.internet.reactor")
     return import_without("twisted.internet.reactor", _REACTOR_SSL_FALLBACK)
 
 
@@ -98,7 +114,7 @@ def import_yaml() -> ModuleType:
     cache only while ``yaml`` imports. Where ``re`` keeps no such cache (another Python),
     this is a plain import.
     """
-    if "yaml" in sys.modules:
+    if sys.modules.get("yaml") is not None:
         return sys.modules["yaml"]
     caches: List[Dict[Tuple[Any, ...], Any]] = [
         c for c in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(c, dict)

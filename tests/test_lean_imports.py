@@ -44,6 +44,10 @@ class ImportWithoutTests(SynchronousTestCase):
             "lean_held": "VALUE = 1\n",
             "lean_optional": "try:\n    import lean_held\nexcept ImportError:\n    lean_held = None\n",
             "lean_needs": "import lean_held\n",
+            "lean_optional_dependency": "try:\n    import lean_held\nexcept ImportError:\n    lean_held = None\n",
+            "lean_needs_after_optional": "import lean_optional_dependency\nimport lean_held\n",
+            "lean_counter": "runs = 0\n",
+            "lean_missing_other": "import lean_counter\nlean_counter.runs += 1\nimport lean_nowhere_to_be_found\n",
         }
         for name, text in self.files.items():
             with open(os.path.join(self.directory, name + ".py"), "w") as f:
@@ -70,6 +74,21 @@ class ImportWithoutTests(SynchronousTestCase):
         module = import_without("lean_needs", "lean_held")
         self.assertEqual(module.lean_held.VALUE, 1)
         self.assertIs(sys.modules["lean_held"], module.lean_held)
+
+    def test_fallback_forgets_modules_that_saw_the_block(self) -> None:
+        """When the target needs the held-back module, a dependency that took its ImportError
+        fallback during the attempt is imported again and sees the real module."""
+        module = import_without("lean_needs_after_optional", "lean_held")
+        self.assertEqual(module.lean_optional_dependency.lean_held.VALUE, 1)
+        self.assertIs(sys.modules["lean_optional_dependency"], module.lean_optional_dependency)
+
+    def test_other_import_error_is_raised_without_a_second_attempt(self) -> None:
+        """An ImportError of another module is raised as it is, and the target runs once."""
+        with self.assertRaises(ImportError) as caught:
+            import_without("lean_missing_other", "lean_held")
+        self.assertEqual(caught.exception.name, "lean_nowhere_to_be_found")
+        self.assertEqual(sys.modules["lean_counter"].runs, 1)
+        self.assertNotIn("lean_held", sys.modules)
 
     def test_already_imported_is_not_held_back(self) -> None:
         """A module already imported is left in place: the import is a plain one."""
@@ -267,9 +286,19 @@ class YamlImportTests(SynchronousTestCase):
         """With yaml imported already, import_yaml returns that module and leaves re's cache alone."""
         import yaml
 
-        before = dict(getattr(re, "_cache", {}))
+        caches = [getattr(re, "_cache", {}), getattr(re, "_cache2", {})]
+        before = [dict(cache) for cache in caches]
         self.assertIs(_lean_imports.import_yaml(), yaml)
-        self.assertEqual(dict(getattr(re, "_cache", {})), before)
+        self.assertEqual([dict(cache) for cache in caches], before)
+
+    def test_blocked_yaml_raises(self) -> None:
+        """With ``sys.modules["yaml"]`` set to None (import blocked), import_yaml raises ImportError."""
+        import yaml
+
+        sys.modules["yaml"] = None  # type: ignore[assignment]
+        self.addCleanup(sys.modules.__setitem__, "yaml", yaml)
+        with self.assertRaises(ImportError):
+            _lean_imports.import_yaml()
 
 
 
