@@ -6,7 +6,7 @@ Three imports on the start-up path spend a share of it on a result nothing reads
   ``twisted.internet.ssl`` as a fallback for ``listenSSL``/``connectSSL``, used only when
   ``twisted.protocols.tls`` cannot be imported. Both need pyOpenSSL, so when the fallback
   would be needed it cannot be imported either: it is never taken. The import brings in
-  ``service_identity``, ``idna`` and more of ``cryptography``: about 74 M instructions,
+  ``service_identity``, ``idna`` and more of ``cryptography``: about 70 M instructions,
   6 % of the host's start-up. :func:`import_global_reactor` imports the reactor with
   ``twisted.internet.ssl`` held back, then lets it be imported normally, so the HTTP
   client, ``listenSSL``, ``connectSSL`` and ``startTLS`` work exactly as before.
