@@ -120,9 +120,9 @@ def import_yaml() -> ModuleType:
         c for c in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(c, dict)
     ]
     key = (str, YAML_NON_PRINTABLE, 0)
-    listed = re.compile(YAML_NON_PRINTABLE_LISTED) if caches else None
+    listed = re.compile(YAML_NON_PRINTABLE_LISTED)
     if caches:
-        caches[0][key] = listed
+        caches[0][key] = listed  # re's _compile looks here (3.12+ also copies it to _cache2)
     try:
         import yaml
     finally:
