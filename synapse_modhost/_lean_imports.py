@@ -1,6 +1,6 @@
 """Import-time work of third-party packages that the host never uses, skipped at start-up.
 
-Three imports on the start-up path spend a share of it on a result nothing reads:
+Four imports on the start-up path spend a share of it on a result nothing reads:
 
 * **Twisted's global reactor** (``twisted.internet.posixbase``) imports
   ``twisted.internet.ssl`` as a fallback for ``listenSSL``/``connectSSL``, used only when
@@ -18,6 +18,13 @@ Three imports on the start-up path spend a share of it on a result nothing reads
   a twelfth of the time. It matches exactly the same characters (a test checks every
   code point), so the pure-Python loader, where libyaml is missing, behaves as before;
   only the pattern's ``.pattern`` text differs.
+* **cryptography** (imported by pyOpenSSL, which Twisted's TLS support imports with the
+  reactor) compiles, in ``x509.name``, the pattern of an RFC 4514 attribute value, whose
+  class of every non-ASCII character alone costs about 85 M instructions, 8 % of the
+  host's start-up. It is used only to parse a distinguished name from text
+  (``Name.from_rfc4514_string``), which the host never does. :func:`import_global_reactor`
+  hands it, in the same way as PyYAML, the same pattern with that class spelled as
+  "not ASCII", which compiles in a twentieth of the time and matches the same strings.
 * **Twisted's ``twisted.python.win32``**, imported by ``twisted.python.filepath`` on every
   platform, tries ``from ctypes import WinError``. Outside Windows ``ctypes`` has no
   ``WinError``, so the import fails and Twisted uses its fallback, but only after loading
@@ -35,9 +42,15 @@ import os
 import re
 import sys
 from types import ModuleType
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
-__all__ = ["import_global_reactor", "import_twisted_win32", "import_without", "import_yaml"]
+__all__ = [
+    "import_global_reactor",
+    "import_twisted_win32",
+    "import_with_patterns",
+    "import_without",
+    "import_yaml",
+]
 
 #: the module Twisted's reactor imports only as a fallback it never takes
 _REACTOR_SSL_FALLBACK = "twisted.internet.ssl"
@@ -77,15 +90,75 @@ def _import(name: str) -> ModuleType:
     return sys.modules[name]
 
 
+def import_with_patterns(name: str, equivalents: Mapping[Tuple[str, int], str]) -> ModuleType:
+    """Import ``name`` while compiling, for each ``(pattern, flags)`` of ``equivalents``,
+    the equivalent pattern given instead.
+
+    The ``re`` module keeps compiled patterns in a cache keyed by the pattern text and
+    flags. An entry for each original text, holding the compiled equivalent, is in that
+    cache only while ``name`` imports; an entry the import did not use is simply removed.
+    Where ``re`` keeps no such cache (another Python), this is a plain import. If ``name``
+    is imported already, it is returned as it is.
+    """
+    if sys.modules.get(name) is not None:
+        return sys.modules[name]
+    caches: List[Dict[Tuple[Any, ...], Any]] = [
+        c for c in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(c, dict)
+    ]
+    seeded = {(str, text, flags): re.compile(equivalent, flags)
+              for (text, flags), equivalent in equivalents.items()}
+    if caches:
+        caches[0].update(seeded)  # re's _compile looks here (3.12+ also copies it to _cache2)
+    try:
+        return _import(name)
+    finally:
+        for cache in caches:
+            for key, compiled in seeded.items():
+                if cache.get(key) is compiled:
+                    del cache[key]
+
+
+#: cryptography's class of every non-ASCII character, as ``x509.name`` spells it, and the same
+#: class spelled as what it leaves out
+X509_NON_ASCII = "[\\x80-%s]" % chr(sys.maxunicode)
+X509_NON_ASCII_NEGATED = r"[^\x00-\x7f]"
+
+
+def x509_rfc4514_string(non_ascii: str) -> str:
+    """The text of cryptography's ``x509.name._RFC4514NameParser._STRING_RE`` (an RFC 4514
+    attribute value), built as cryptography builds it, with ``non_ascii`` as its
+    class of non-ASCII characters (:data:`X509_NON_ASCII` gives cryptography's text)."""
+    special = r"[\\ #=\"\+,;<>]"
+    pair = r"\\(%s|[\da-zA-Z]{2})" % special
+    lead = r"[\x01-\x1f\x21\x24-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|" + non_ascii
+    string = r"[\x01-\x21\x23-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|" + non_ascii
+    trail = r"[\x01-\x1F\x21\x23-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|" + non_ascii
+    return (
+        "\n        (\n"
+        f"            ({lead}|{pair})\n"
+        "            (\n"
+        f"                ({string}|{pair})*\n"
+        f"                ({trail}|{pair})\n"
+        "            )?\n"
+        "        )?\n"
+        "        "
+    )
+
+
 def import_global_reactor() -> Any:
     """Twisted's global reactor (installing the default one if none is), imported without
-    the ``twisted.internet.ssl`` fallback it never uses.
+    the ``twisted.internet.ssl`` fallback it never uses, and without compiling
+    cryptography's RFC 4514 pattern.
 
     The fallback is unused only when ``twisted.protocols.tls`` imports, so that is
     imported first; without it, the reactor is imported plainly.
     """
     try:
-        import twisted.protocols.tls  # noqa: F401  # what the reactor uses for TLS
+        # what the reactor uses for TLS; it imports pyOpenSSL, and so cryptography.x509
+        import_with_patterns("twisted.protocols.tls", {
+            (x509_rfc4514_string(X509_NON_ASCII), re.VERBOSE.value):
+                x509_rfc4514_string(X509_NON_ASCII_NEGATED),
+        })
     except ImportError:
         return _import("twisted.internet.reactor")
     return import_without("twisted.internet.reactor", _REACTOR_SSL_FALLBACK)
@@ -107,26 +180,6 @@ YAML_NON_PRINTABLE_LISTED = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud80
 
 
 def import_yaml() -> ModuleType:
-    """PyYAML, imported without compiling its pure-Python reader's largest pattern.
-
-    The ``re`` module keeps compiled patterns in a cache keyed by the pattern text and
-    flags. An entry for PyYAML's text, holding the equivalent listed pattern, is in that
-    cache only while ``yaml`` imports. Where ``re`` keeps no such cache (another Python),
-    this is a plain import.
-    """
-    if sys.modules.get("yaml") is not None:
-        return sys.modules["yaml"]
-    caches: List[Dict[Tuple[Any, ...], Any]] = [
-        c for c in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(c, dict)
-    ]
-    key = (str, YAML_NON_PRINTABLE, 0)
-    listed = re.compile(YAML_NON_PRINTABLE_LISTED)
-    if caches:
-        caches[0][key] = listed  # re's _compile looks here (3.12+ also copies it to _cache2)
-    try:
-        import yaml
-    finally:
-        for cache in caches:
-            if cache.get(key) is listed:
-                del cache[key]
-    return yaml
+    """PyYAML, imported without compiling its pure-Python reader's largest pattern: while
+    it imports, that pattern compiles as :data:`YAML_NON_PRINTABLE_LISTED`."""
+    return import_with_patterns("yaml", {(YAML_NON_PRINTABLE, 0): YAML_NON_PRINTABLE_LISTED})

@@ -16,9 +16,13 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from synapse_modhost import _lean_imports
 from synapse_modhost._lean_imports import (
+    X509_NON_ASCII,
+    X509_NON_ASCII_NEGATED,
     YAML_NON_PRINTABLE,
     YAML_NON_PRINTABLE_LISTED,
+    import_with_patterns,
     import_without,
+    x509_rfc4514_string,
 )
 from tests.helpers.configs import write_say_hello_config
 
@@ -237,6 +241,110 @@ class TwistedWin32Tests(SynchronousTestCase):
         self.assertEqual(lines, ["ctypes imported: False", "True", "WinError: False"])
 
 
+class ImportWithPatternsTests(SynchronousTestCase):
+    """``import_with_patterns`` swaps in equivalent patterns for one import, and only then."""
+
+    def setUp(self) -> None:
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.names = ["lean_patterned", "lean_patterned_broken"]
+        with open(os.path.join(self.directory, "lean_patterned.py"), "w") as f:
+            f.write("import re\nVOWEL = re.compile('[aeiou]+lean-original', re.IGNORECASE)\n")
+        with open(os.path.join(self.directory, "lean_patterned_broken.py"), "w") as f:
+            f.write("import re\nVOWEL = re.compile('[aeiou]+lean-original', re.IGNORECASE)\n"
+                    "raise ImportError('broken on purpose')\n")
+        sys.path.insert(0, self.directory)
+        self.addCleanup(sys.path.remove, self.directory)
+        self.addCleanup(lambda: [sys.modules.pop(name, None) for name in self.names])
+        self.equivalents = {("[aeiou]+lean-original", re.IGNORECASE.value): "(?:a|e|i|o|u)+lean-original"}
+
+    def _swapped_entries(self) -> List[str]:
+        """Texts that re's cache maps to a pattern compiled from another text."""
+        caches = [getattr(re, "_cache", {}), getattr(re, "_cache2", {})]
+        return [key[1] for cache in caches for key, compiled in cache.items()
+                if "lean-original" in str(key[1]) and compiled.pattern != key[1]]
+
+    def test_import_compiles_the_equivalent_and_leaves_no_entry(self) -> None:
+        """The module gets the equivalent pattern with the flags asked for; re's cache keeps no entry."""
+        module = import_with_patterns("lean_patterned", self.equivalents)
+        self.assertEqual(module.VOWEL.pattern, "(?:a|e|i|o|u)+lean-original")
+        self.assertTrue(module.VOWEL.flags & re.IGNORECASE)
+        self.assertEqual(self._swapped_entries(), [])
+
+    def test_unused_equivalent_is_removed(self) -> None:
+        """An equivalent for a pattern the module never compiles leaves re's cache as it was."""
+        import_with_patterns("lean_patterned", {("lean-original-unused", 0): "lean-original-other"})
+        self.assertEqual(self._swapped_entries(), [])
+        self.assertEqual(sys.modules["lean_patterned"].VOWEL.pattern, "[aeiou]+lean-original")
+
+    def test_already_imported_module_is_returned(self) -> None:
+        """A module imported already is returned as it is, and re's cache is not touched."""
+        module = __import__("lean_patterned")
+        self.assertIs(import_with_patterns("lean_patterned", self.equivalents), module)
+        self.assertEqual(module.VOWEL.pattern, "[aeiou]+lean-original")
+
+    def test_failing_import_raises_and_leaves_no_entry(self) -> None:
+        """An ImportError from the module is raised, and the equivalent leaves re's cache."""
+        with self.assertRaises(ImportError) as caught:
+            import_with_patterns("lean_patterned_broken", self.equivalents)
+        self.assertIn("broken on purpose", str(caught.exception))
+        self.assertEqual(self._swapped_entries(), [])
+
+
+class CryptographyPatternTests(SynchronousTestCase):
+    """cryptography's RFC 4514 pattern compiles in its cheap spelling and matches the same strings."""
+
+    def test_pattern_text_is_cryptographys(self) -> None:
+        """In a new process, cryptography imported plainly compiles exactly the text built here."""
+        lines = _fresh_python(self, """
+            from cryptography.x509.name import _RFC4514NameParser
+            from synapse_modhost._lean_imports import X509_NON_ASCII, x509_rfc4514_string
+            pattern = _RFC4514NameParser._STRING_RE
+            print(pattern.pattern == x509_rfc4514_string(X509_NON_ASCII))
+        """)
+        self.assertEqual(lines, ["True"])
+
+    def test_only_the_non_ascii_class_differs(self) -> None:
+        """The cheap text is cryptography's with its non-ASCII class, and only that, respelled."""
+        original = x509_rfc4514_string(X509_NON_ASCII)
+        self.assertEqual(original.count(X509_NON_ASCII), 3)
+        self.assertEqual(original.replace(X509_NON_ASCII, X509_NON_ASCII_NEGATED),
+                         x509_rfc4514_string(X509_NON_ASCII_NEGATED))
+
+    def test_negated_class_matches_the_same_code_points(self) -> None:
+        """Over every Unicode code point, "not ASCII" matches exactly what cryptography's range matches."""
+        every = "".join(map(chr, range(sys.maxunicode + 1)))
+        ranged = re.compile(X509_NON_ASCII).findall(every)
+        self.assertEqual(ranged, re.compile(X509_NON_ASCII_NEGATED).findall(every))
+        self.assertEqual(len(ranged), sys.maxunicode + 1 - 0x80)
+
+    def test_lean_reactor_import_parses_names_as_before(self) -> None:
+        """In a new process: after import_global_reactor, cryptography holds the cheap pattern, re's
+        cache keeps no entry, and RFC 4514 names with non-ASCII text and escapes parse as before."""
+        lines = _fresh_python(self, """
+            import re
+            from synapse_modhost._lean_imports import (
+                X509_NON_ASCII, X509_NON_ASCII_NEGATED, import_global_reactor, x509_rfc4514_string)
+            import_global_reactor()
+            from cryptography import x509
+            from cryptography.x509.name import _RFC4514NameParser
+            print(_RFC4514NameParser._STRING_RE.pattern == x509_rfc4514_string(X509_NON_ASCII_NEGATED))
+            caches = [getattr(re, "_cache", {}), getattr(re, "_cache2", {})]
+            print(any(key[1] == x509_rfc4514_string(X509_NON_ASCII) for cache in caches for key in cache))
+            name = x509.Name.from_rfc4514_string("CN=Zo\u00eb \U0001F600,O=\u4f8b\\\\2C Inc,L=\\\\#Berlin")
+            print(ascii([(a.oid.dotted_string, a.value) for a in name]))
+            try:
+                x509.Name.from_rfc4514_string("CN= leading space")
+            except ValueError as e:
+                print("ValueError")
+        """)
+        self.assertEqual(lines, [
+            "True", "False",
+            ascii([("2.5.4.7", "#Berlin"), ("2.5.4.10", "\u4f8b, Inc"), ("2.5.4.3", "Zo\u00eb \U0001F600")]),
+            "ValueError",
+        ])
+
+
 class YamlImportTests(SynchronousTestCase):
     """PyYAML imports without compiling its pure-Python reader's pattern, and reads as before."""
 
@@ -303,17 +411,18 @@ class YamlImportTests(SynchronousTestCase):
 
 
 class CommandLineStartTests(SynchronousTestCase):
-    """``synapse-modhost -c`` takes all three shortcuts on its way to listening."""
+    """``synapse-modhost -c`` takes all four shortcuts on its way to listening."""
 
     def test_host_start_skips_the_unused_work(self) -> None:
-        """In a new process, ``synapse-modhost -c`` up to its listening compiles no PyYAML pattern
-        and imports neither twisted.internet.ssl nor ctypes."""
+        """In a new process, ``synapse-modhost -c`` up to its listening compiles neither PyYAML's
+        nor cryptography's costly pattern, and imports neither twisted.internet.ssl nor ctypes."""
         path = write_say_hello_config(os.path.abspath(self.mktemp()))
         lines = _fresh_python(self, """
             import os, sys
             import synapse_modhost
             from synapse_modhost import cli
-            from synapse_modhost._lean_imports import YAML_NON_PRINTABLE
+            from synapse_modhost._lean_imports import (
+                X509_NON_ASCII, YAML_NON_PRINTABLE, x509_rfc4514_string)
             build_host = synapse_modhost.build_host
             def build_host_reporting_when_listening(*args, **kwargs):
                 host = build_host(*args, **kwargs)
@@ -321,7 +430,9 @@ class CommandLineStartTests(SynchronousTestCase):
                 async def listen_then_report():
                     await listen()
                     yaml = sys.modules["yaml"]
+                    from cryptography.x509.name import _RFC4514NameParser
                     print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
+                          _RFC4514NameParser._STRING_RE.pattern == x509_rfc4514_string(X509_NON_ASCII),
                           "twisted.internet.ssl" in sys.modules, "ctypes" in sys.modules, flush=True)
                     os._exit(0)
                 host._listen = listen_then_report
@@ -329,4 +440,4 @@ class CommandLineStartTests(SynchronousTestCase):
             synapse_modhost.build_host = build_host_reporting_when_listening
             cli.main(["-c", %r])
         """ % (path,))
-        self.assertEqual(lines, ["False False False"])
+        self.assertEqual(lines, ["False False False False"])
