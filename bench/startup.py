@@ -5,7 +5,8 @@
 Runs synapse-modhost (ListSpamChecker loaded from a Synapse-format config), bare
 twisted.web serving the same resource, and, when a Python with matrix-synapse is found
 ($SYNAPSE_PYTHON or ../synapse-venv), real Synapse on the same config, interleaved round
-by round. Prints medians and the ratios to bare twisted.web and Synapse as Markdown.
+by round. Prints medians and the ratios to bare twisted.web and Synapse as Markdown:
+the ratio of the medians, and the median of the ratios within each round.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def main() -> int:
         if other != mh:
             print("- synapse-modhost / %s: start %.3f×, RSS %.3f×" % (
                 other, median(start[mh]) / median(start[other]), median(rss[mh]) / median(rss[other])))
+    # The same ratios taken round by round: both starts of a round ran within a few
+    # seconds of each other, so a slow spell of the machine weighs on both alike.
+    for other in which:
+        if other != mh:
+            paired = sorted(h / o for h, o in zip(start[mh], start[other]))
+            print("- synapse-modhost / %s, start, per round: median %.3f×, range %.3f–%.3f×" % (
+                other, median(paired), paired[0], paired[-1]))
     print("- runs: %d each, interleaved, the order rotated each round; a connect attempt "
           "every 1 ms, the GET sent on the first accepted connection" % a.runs)
     return 0
