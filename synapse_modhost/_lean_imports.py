@@ -96,7 +96,8 @@ def import_with_patterns(name: str, equivalents: Mapping[Tuple[str, int], str]) 
 
     The ``re`` module keeps compiled patterns in a cache keyed by the pattern text and
     flags. An entry for each original text, holding the compiled equivalent, is in that
-    cache only while ``name`` imports; an entry the import did not use is simply removed.
+    cache only while ``name`` imports (replacing any entry the original text had, which
+    costs only a recompile later); an entry the import did not use is simply removed.
     Where ``re`` keeps no such cache (another Python), this is a plain import. If ``name``
     is imported already, it is returned as it is.
     """
@@ -105,17 +106,19 @@ def import_with_patterns(name: str, equivalents: Mapping[Tuple[str, int], str]) 
     caches: List[Dict[Tuple[Any, ...], Any]] = [
         c for c in (getattr(re, "_cache", None), getattr(re, "_cache2", None)) if isinstance(c, dict)
     ]
+    if not caches:
+        return _import(name)
     seeded = {(str, text, flags): re.compile(equivalent, flags)
               for (text, flags), equivalent in equivalents.items()}
-    if caches:
-        caches[0].update(seeded)  # re's _compile looks here (3.12+ also copies it to _cache2)
+    for cache in caches:  # 3.12+ looks in _cache2 first, then in _cache
+        cache.update(seeded)
     try:
         return _import(name)
     finally:
         for cache in caches:
             for key, compiled in seeded.items():
                 if cache.get(key) is compiled:
-                    del cache[key]
+                    cache.pop(key, None)
 
 
 #: cryptography's class of every non-ASCII character, as ``x509.name`` spells it, and the same
