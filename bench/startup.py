@@ -67,7 +67,7 @@ def main() -> int:
     # seconds of each other, so a slow spell of the machine weighs on both alike.
     for other in which:
         if other != mh:
-            paired = sorted(h / o for h, o in zip(start[mh], start[other]))
+            paired = sorted(h / o for h, o in zip(start[mh], start[other], strict=True))
             print("- synapse-modhost / %s, start, per round: median %.3f×, range %.3f–%.3f×" % (
                 other, median(paired), paired[0], paired[-1]))
     print("- runs: %d each, interleaved, the order rotated each round; a connect attempt "
