@@ -6,13 +6,13 @@ Four imports on the start-up path spend a share of it on a result nothing reads:
   ``twisted.internet.ssl`` as a fallback for ``listenSSL``/``connectSSL``, used only when
   ``twisted.protocols.tls`` cannot be imported. Both need pyOpenSSL, so when the fallback
   would be needed it cannot be imported either: it is never taken. The import brings in
-  ``service_identity``, ``idna`` and more of ``cryptography``: about 70 M instructions,
-  6 % of the host's start-up. :func:`import_global_reactor` imports the reactor with
+  ``service_identity``, ``idna`` and more of ``cryptography``: about 70 M instructions.
+  :func:`import_global_reactor` imports the reactor with
   ``twisted.internet.ssl`` held back, then lets it be imported normally, so the HTTP
   client, ``listenSSL``, ``connectSSL`` and ``startTLS`` work exactly as before.
 * **PyYAML** compiles ``yaml.reader.Reader.NON_PRINTABLE`` when it is imported: a
-  negated character class over all of Unicode, about 57 M instructions, 5 % of the host's
-  start-up (yaml/pyyaml#124). Only PyYAML's pure-Python reader uses it; the host parses
+  negated character class over all of Unicode, about 57 M instructions or 6 ms
+  (yaml/pyyaml#124). Only PyYAML's pure-Python reader uses it; the host parses
   with libyaml's ``CSafeLoader``. :func:`import_yaml` hands PyYAML, through the ``re``
   module's cache, the same character set spelled as what it contains, which compiles in
   a twelfth of the time. It matches exactly the same characters (a test checks every
@@ -20,8 +20,8 @@ Four imports on the start-up path spend a share of it on a result nothing reads:
   only the pattern's ``.pattern`` text differs.
 * **cryptography** (imported by pyOpenSSL, which Twisted's TLS support imports with the
   reactor) compiles, in ``x509.name``, the pattern of an RFC 4514 attribute value, whose
-  class of every non-ASCII character alone costs about 85 M instructions, 8 % of the
-  host's start-up. It is used only to parse a distinguished name from text
+  class of every non-ASCII character alone costs about 85 M instructions or 9 ms to
+  compile. It is used only to parse a distinguished name from text
   (``Name.from_rfc4514_string``), which the host never does. :func:`import_global_reactor`
   hands it, in the same way as PyYAML, the same pattern with that class spelled as
   "not ASCII", which compiles in a twentieth of the time and matches the same strings.

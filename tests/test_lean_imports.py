@@ -353,7 +353,7 @@ class CryptographyPatternTests(SynchronousTestCase):
             print(ascii([(a.oid.dotted_string, a.value) for a in name]))
             try:
                 x509.Name.from_rfc4514_string("CN= leading space")
-            except ValueError as e:
+            except ValueError:
                 print("ValueError")
         """)
         self.assertEqual(lines, [
