@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import attr
+
+from synapse_modhost.types import StateKey
 
 __all__ = [
     "AliasRecord",
@@ -15,9 +17,6 @@ __all__ = [
     "RoomRecord",
     "StateKey",
 ]
-
-#: ``(event type, state key)``
-StateKey = Tuple[str, str]
 
 
 class RoomExistsError(Exception):

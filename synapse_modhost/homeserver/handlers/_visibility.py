@@ -25,6 +25,8 @@ from __future__ import annotations
 import bisect
 from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple
 
+from synapse_modhost.types import StateKey
+
 __all__ = [
     "FilteredEvent",
     "RoomStateHistory",
@@ -33,7 +35,6 @@ __all__ = [
     "load_room_history",
 ]
 
-StateKey = Tuple[str, str]
 #: ``(event, the requester's membership after it)``
 FilteredEvent = Tuple[Any, str]
 
