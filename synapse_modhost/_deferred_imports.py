@@ -1,31 +1,38 @@
 """Modules that Twisted and the standard library import eagerly, run on first use instead.
 
-Start-up imports a few modules that nothing touches until much later, if ever. The
-largest: ``twisted.python.compat`` imports ``http.cookiejar`` for a deprecated alias,
-which imports ``urllib.request``, ``http.client`` and the ``email`` parser: about 90 M
-instructions, a tenth of a start. :func:`defer_unused_imports` makes such a module's first
-import cheap: the import creates the module object as usual (name, spec, loader, file,
-in ``sys.modules`` and on its parent package) without running its body, and the body runs,
-once, the first time anything asks the module for an attribute it does not have yet
-(``from http.cookiejar import CookieJar``, ``cookiejar.CookieJar``, ``dir()``, ``vars()``).
-Code that only holds the module, or imports it again, runs nothing.
+Start-up imports modules that nothing touches until much later, if ever. The largest:
+``twisted.python.compat`` imports ``http.cookiejar`` for a deprecated alias, and with it
+``urllib.request``; asyncio, which Twisted's Deferred imports, imports ``ssl``; the
+reactor imports its UNIX socket and UDP support. Running the bodies of the sixteen
+modules of :data:`UNUSED_AT_STARTUP` (and what only they import) is about 100 M
+instructions, a ninth of the host's start.
+
+:func:`defer_unused_imports`, which only the command line calls, makes the first import of
+each cheap: the import creates the module as usual (its name, spec, loader and file; in
+``sys.modules`` and on its parent package) without running its body. The body runs, once,
+the first time anything asks the module for an attribute it does not have yet
+(``from http.cookiejar import CookieJar``, ``cookiejar.CookieJar``), sets or deletes one,
+or reads its ``__dict__``, ``dir()`` or ``__doc__``. Code that only holds the module, or
+imports it again, runs nothing. The module is then a plain module; until then its type is
+:class:`DeferredModule`, a ``ModuleType`` subclass.
 
 This is what ``importlib.util.LazyLoader`` does, with one difference that matters here:
 LazyLoader's module runs its body on *any* attribute read, and every ``import X``
-statement reads ``X.__spec__``; so it would run on the second import anywhere. Here the
-attributes an import sets up (``__spec__``, ``__name__``, ``__file__``, ...) are read
-without running the body.
+statement reads ``X.__spec__``, so the second import anywhere would run it. Here the
+attributes the import system sets up are read without running the body.
 
 Only plain Python modules are deferred (a package's submodules need its ``__init__``;
-an extension module's cost is in loading it), and only those listed in
-:data:`UNUSED_AT_STARTUP`, each checked to have no side effect at import that anything
-relies on (registering a codec, a handler, an ``atexit`` hook ...). A module that is
-already imported is left alone. Should a deferred body raise, the module leaves
-``sys.modules`` as after any failed import, and the error reaches the code that asked.
+an extension module's cost is in loading it), only those listed, each checked to have no
+side effect at import that anything relies on (registering a codec, a handler, an
+``atexit`` hook ...), and a top-level name only when it is the standard library's module
+(not a file of the same name beside a script). A module imported already is left alone.
+Should a deferred body raise, the module leaves ``sys.modules``, as after any failed
+import, and the error reaches the code that asked.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader, SourcelessFileLoader
@@ -189,8 +196,9 @@ class _DeferringLoader:
 class DeferringFinder:
     """Finds the listed modules as the other finders do, and gives them a deferring loader."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], top_level_directory: Optional[str] = None) -> None:
         self.names: Set[str] = set(names)
+        self.top_level_directory = top_level_directory
 
     def find_spec(
         self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
@@ -205,8 +213,15 @@ class DeferringFinder:
             spec is None
             or spec.submodule_search_locations is not None
             or not isinstance(spec.loader, (SourceFileLoader, SourcelessFileLoader))
+            or (
+                self.top_level_directory is not None
+                and "." not in fullname
+                and os.path.dirname(spec.origin or "") != self.top_level_directory
+            )
         ):
-            return spec  # a package, an extension or not found: imported as usual
+            # a package, an extension, not found, or a module of that name from
+            # somewhere else (one beside a script, say): imported as usual
+            return spec
         spec.loader = _DeferringLoader(spec.loader)  # type: ignore[assignment]
         return spec
 
@@ -229,8 +244,11 @@ class DeferringFinder:
             sys.meta_path.remove(self)
 
 
-def defer_imports(names: Iterable[str]) -> Optional[DeferringFinder]:
-    """Defer the body of each of ``names`` not imported yet to its first use (see above).
+def defer_imports(
+    names: Iterable[str], top_level_directory: Optional[str] = None
+) -> Optional[DeferringFinder]:
+    """Defer the body of each of ``names`` not imported yet to its first use (see above);
+    with ``top_level_directory``, a name without a dot only when its file is found there.
 
     The finder doing it (None if every name is imported already) leaves ``sys.meta_path``
     by itself once each name has been imported, or at its ``remove()``.
@@ -238,7 +256,7 @@ def defer_imports(names: Iterable[str]) -> Optional[DeferringFinder]:
     waiting = [name for name in names if name not in sys.modules]
     if not waiting:
         return None
-    finder = DeferringFinder(waiting)
+    finder = DeferringFinder(waiting, top_level_directory)
     sys.meta_path.insert(0, finder)
     return finder
 
@@ -246,8 +264,9 @@ def defer_imports(names: Iterable[str]) -> Optional[DeferringFinder]:
 def defer_unused_imports() -> Optional[DeferringFinder]:
     """Defer :data:`UNUSED_AT_STARTUP`; call before ``logging`` or Twisted is imported."""
     return defer_imports(
-        name for name in UNUSED_AT_STARTUP
-        if name not in _NEEDS or _findable(_NEEDS[name])
+        (name for name in UNUSED_AT_STARTUP if name not in _NEEDS or _findable(_NEEDS[name])),
+        # the top-level names are the standard library's, not a module of the same name
+        top_level_directory=os.path.dirname(os.__file__),
     )
 
 

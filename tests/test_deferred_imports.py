@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from synapse_modhost import _deferred_imports
 from synapse_modhost._deferred_imports import (
     UNUSED_AT_STARTUP,
     DeferredModule,
@@ -272,6 +273,33 @@ class FinderTests(_Modules):
         self.assertIn(finder, sys.meta_path)
         importlib.import_module(second)
         self.assertNotIn(finder, sys.meta_path)
+
+    def test_top_level_module_from_elsewhere_is_imported_as_usual(self) -> None:
+        """With a top-level directory given, a module without a dot found elsewhere (one
+        shadowing a standard module, say) runs at import; one found there is deferred."""
+        elsewhere, here = self.write(), self.write()
+        finder = defer_imports([elsewhere], top_level_directory=os.path.join(self.directory, "x"))
+        assert finder is not None
+        self.addCleanup(finder.remove)
+        self.assertIs(type(importlib.import_module(elsewhere)), ModuleType)
+        finder = defer_imports([here], top_level_directory=self.directory)
+        assert finder is not None
+        self.addCleanup(finder.remove)
+        self.assertIs(type(importlib.import_module(here)), DeferredModule)
+        self.assertEqual(self.runs, [elsewhere])
+
+    def test_module_needing_a_missing_extension_is_not_deferred(self) -> None:
+        """A listed module whose needed extension cannot be found is left to import as
+        usual (so that ``try: import ssl`` still fails where ``_ssl`` is missing)."""
+        listed, needs_missing = self.write(), self.write()
+        self.patch(_deferred_imports, "UNUSED_AT_STARTUP", (listed, needs_missing))
+        self.patch(_deferred_imports, "_NEEDS", {needs_missing: "_no_such_extension_module"})
+        finder = _deferred_imports.defer_unused_imports()
+        assert finder is not None
+        self.addCleanup(finder.remove)
+        self.assertEqual(finder.names, {listed})
+        self.assertTrue(_deferred_imports._findable("sys"))
+        self.assertFalse(_deferred_imports._findable("_no_such_extension_module"))
 
     def test_missing_module_raises_module_not_found(self) -> None:
         """A listed name that does not exist fails to import as usual."""
