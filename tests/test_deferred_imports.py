@@ -22,7 +22,7 @@ from synapse_modhost._deferred_imports import (
     defer_imports,
 )
 from tests.helpers.configs import write_say_hello_config
-from tests.test_lean_imports import _fresh_python
+from tests.helpers.fresh_process import run_cli_until_listening
 
 _serial = itertools.count()
 
@@ -326,35 +326,20 @@ class UnusedAtStartupTests(SynchronousTestCase):
         bodies unrun; afterwards the standard library's cookie jar, URL requests, HTTP
         client, email parser and TLS work as usual."""
         path = write_say_hello_config(os.path.abspath(self.mktemp()))
-        lines = _fresh_python(self, """
-            import os, sys
-            import synapse_modhost
-            from synapse_modhost import cli
+        lines = run_cli_until_listening(self, path, """
             from synapse_modhost._deferred_imports import DeferredModule, UNUSED_AT_STARTUP
-            build_host = synapse_modhost.build_host
-            def build_host_reporting_when_listening(*args, **kwargs):
-                host = build_host(*args, **kwargs)
-                listen = host._listen
-                async def listen_then_report():
-                    await listen()
-                    print(" ".join(n for n in UNUSED_AT_STARTUP
-                                   if type(sys.modules.get(n)) is DeferredModule))
-                    print(" ".join(n for n in UNUSED_AT_STARTUP
-                                   if n in sys.modules and type(sys.modules[n]) is not DeferredModule))
-                    import http.cookiejar, urllib.request, http.client, email.parser, ssl
-                    from twisted.python.compat import cookielib
-                    print(type(http.cookiejar.CookieJar()).__name__, cookielib is http.cookiejar,
-                          urllib.request.Request("http://example.invalid/a?b=1").full_url,
-                          http.client.responses[404],
-                          email.parser.Parser().parsestr("Subject: hi\\n\\nbody")["Subject"],
-                          ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED,
-                          flush=True)
-                    os._exit(0)
-                host._listen = listen_then_report
-                return host
-            synapse_modhost.build_host = build_host_reporting_when_listening
-            cli.main(["-c", %r])
-        """ % (path,))
+            print(" ".join(n for n in UNUSED_AT_STARTUP
+                           if type(sys.modules.get(n)) is DeferredModule))
+            print(" ".join(n for n in UNUSED_AT_STARTUP
+                           if n in sys.modules and type(sys.modules[n]) is not DeferredModule))
+            import http.cookiejar, urllib.request, http.client, email.parser, ssl
+            from twisted.python.compat import cookielib
+            print(type(http.cookiejar.CookieJar()).__name__, cookielib is http.cookiejar,
+                  urllib.request.Request("http://example.invalid/a?b=1").full_url,
+                  http.client.responses[404],
+                  email.parser.Parser().parsestr("Subject: hi\\n\\nbody")["Subject"],
+                  ssl.create_default_context().verify_mode == ssl.CERT_REQUIRED)
+        """)
         self.assertEqual(len(lines), 3, lines)
         deferred, run = lines[0].split(), lines[1].split()
         self.assertEqual(

@@ -6,9 +6,7 @@ import ast
 import io
 import os
 import re
-import subprocess
 import sys
-import textwrap
 from typing import List
 
 from twisted.internet.testing import MemoryReactorClock
@@ -25,17 +23,7 @@ from synapse_modhost._lean_imports import (
     x509_rfc4514_string,
 )
 from tests.helpers.configs import write_say_hello_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _fresh_python(test: SynchronousTestCase, code: str) -> List[str]:
-    """Run ``code`` in a new interpreter on this checkout; its standard output's lines."""
-    env = dict(os.environ, PYTHONPATH=REPO)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, env=env, cwd=REPO)
-    test.assertEqual(result.returncode, 0, result.stderr)
-    return result.stdout.splitlines()
+from tests.helpers.fresh_process import run_cli_until_listening, run_python
 
 
 class ImportWithoutTests(SynchronousTestCase):
@@ -117,7 +105,7 @@ class GlobalReactorTests(SynchronousTestCase):
 
     def test_reactor_keeps_tls(self) -> None:
         """In a new process: no ssl module after the import, yet listenSSL, startTLS and the ssl module work."""
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import sys
             from synapse_modhost._lean_imports import import_global_reactor
             reactor = import_global_reactor()
@@ -134,7 +122,7 @@ class GlobalReactorTests(SynchronousTestCase):
 
     def test_tls_round_trip_after_lean_import(self) -> None:
         """In a new process: a TLS server and client on the lean-imported reactor exchange bytes."""
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import datetime
             from synapse_modhost._lean_imports import import_global_reactor
             reactor = import_global_reactor()
@@ -228,7 +216,7 @@ class TwistedWin32Tests(SynchronousTestCase):
         would with ctypes, and ctypes imports afterwards."""
         if os.name == "nt":
             raise SkipTest("ctypes has WinError on Windows, so it is imported there")
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import errno, os, sys
             from synapse_modhost._lean_imports import import_twisted_win32
             import_twisted_win32()
@@ -307,7 +295,7 @@ class CryptographyPatternTests(SynchronousTestCase):
 
     def test_pattern_text_is_cryptographys(self) -> None:
         """In a new process, cryptography imported plainly compiles exactly the text built here."""
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import cryptography
             from cryptography.x509 import name
             from synapse_modhost._lean_imports import X509_NON_ASCII, x509_rfc4514_string
@@ -339,7 +327,7 @@ class CryptographyPatternTests(SynchronousTestCase):
     def test_lean_reactor_import_parses_names_as_before(self) -> None:
         """In a new process: after import_global_reactor, cryptography holds no costly pattern, re's
         cache keeps no entry, and RFC 4514 names with non-ASCII text and escapes parse as before."""
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import re
             from synapse_modhost._lean_imports import (
                 X509_NON_ASCII, import_global_reactor, x509_rfc4514_string)
@@ -397,7 +385,7 @@ class YamlImportTests(SynchronousTestCase):
     def test_fresh_import_uses_listed_pattern_and_leaves_no_cache_entry(self) -> None:
         """In a new process: PyYAML holds the listed pattern, re's cache keeps no entry, and the
         pure-Python loader still rejects a non-printable character."""
-        lines = _fresh_python(self, """
+        lines = run_python(self, """
             import re
             from synapse_modhost._lean_imports import YAML_NON_PRINTABLE, import_yaml
             yaml = import_yaml()
@@ -439,29 +427,15 @@ class CommandLineStartTests(SynchronousTestCase):
         """In a new process, ``synapse-modhost -c`` up to its listening compiles neither PyYAML's
         nor cryptography's costly pattern, and imports neither twisted.internet.ssl nor ctypes."""
         path = write_say_hello_config(os.path.abspath(self.mktemp()))
-        lines = _fresh_python(self, """
-            import os, sys
-            import synapse_modhost
-            from synapse_modhost import cli
+        lines = run_cli_until_listening(self, path, """
             from synapse_modhost._lean_imports import (
                 X509_NON_ASCII, YAML_NON_PRINTABLE, x509_rfc4514_string)
-            build_host = synapse_modhost.build_host
-            def build_host_reporting_when_listening(*args, **kwargs):
-                host = build_host(*args, **kwargs)
-                listen = host._listen
-                async def listen_then_report():
-                    await listen()
-                    yaml = sys.modules["yaml"]
-                    x509_name = sys.modules.get("cryptography.x509.name")
-                    parser = getattr(x509_name, "_RFC4514NameParser", None)
-                    x509_text = getattr(getattr(parser, "_STRING_RE", None), "pattern", None)
-                    print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
-                          x509_text == x509_rfc4514_string(X509_NON_ASCII),
-                          "twisted.internet.ssl" in sys.modules, "ctypes" in sys.modules, flush=True)
-                    os._exit(0)
-                host._listen = listen_then_report
-                return host
-            synapse_modhost.build_host = build_host_reporting_when_listening
-            cli.main(["-c", %r])
-        """ % (path,))
+            yaml = sys.modules["yaml"]
+            x509_name = sys.modules.get("cryptography.x509.name")
+            parser = getattr(x509_name, "_RFC4514NameParser", None)
+            x509_text = getattr(getattr(parser, "_STRING_RE", None), "pattern", None)
+            print(yaml.reader.Reader.NON_PRINTABLE.pattern == YAML_NON_PRINTABLE,
+                  x509_text == x509_rfc4514_string(X509_NON_ASCII),
+                  "twisted.internet.ssl" in sys.modules, "ctypes" in sys.modules)
+        """)
         self.assertEqual(lines, ["False False False False"])
