@@ -3,31 +3,34 @@
 Start-up imports modules that nothing touches until much later, if ever. The largest:
 ``twisted.python.compat`` imports ``http.cookiejar`` for a deprecated alias, and with it
 ``urllib.request``; asyncio, which Twisted's Deferred imports, imports ``ssl``; the
-reactor imports its UNIX socket and UDP support. Running the bodies of the sixteen
-modules of :data:`UNUSED_AT_STARTUP` (and what only they import) is about 100 M
-instructions, a ninth of the host's start.
+reactor imports its UNIX socket and UDP support. Running the bodies of the modules of
+:data:`UNUSED_AT_STARTUP` (and of what only they import) is about 90 M instructions, a
+tenth of the host's start.
 
 :func:`defer_unused_imports`, which only the command line calls, makes the first import of
 each cheap: the import creates the module as usual (its name, spec, loader and file; in
 ``sys.modules`` and on its parent package) without running its body. The body runs, once,
-the first time anything asks the module for an attribute it does not have yet
-(``from http.cookiejar import CookieJar``, ``cookiejar.CookieJar``), sets or deletes one,
-or reads its ``__dict__``, ``dir()`` or ``__doc__``. Code that only holds the module, or
-imports it again, runs nothing. The module is then a plain module; until then its type is
-:class:`DeferredModule`, a ``ModuleType`` subclass.
+the first time anything reads any other attribute of the module (``from http.cookiejar
+import CookieJar``, ``cookiejar.CookieJar``, ``vars()``, ``dir()``, ``__doc__``), or sets
+or deletes one. Code that only holds the module, or imports it again, runs nothing. A
+thread that uses the module while another runs its body waits for it to finish. The
+module is then a plain module; until then its type is :class:`DeferredModule`, a
+``ModuleType`` subclass. Should the body raise, the module is put back as the import
+left it and the error reaches the code that used it; the next use tries again.
 
 This is what ``importlib.util.LazyLoader`` does, with one difference that matters here:
 LazyLoader's module runs its body on *any* attribute read, and every ``import X``
 statement reads ``X.__spec__``, so the second import anywhere would run it. Here the
-attributes the import system sets up are read without running the body.
+attributes the import system reads do not run it.
 
 Only plain Python modules are deferred (a package's submodules need its ``__init__``;
-an extension module's cost is in loading it), only those listed, each checked to have no
-side effect at import that anything relies on (registering a codec, a handler, an
-``atexit`` hook ...), and a top-level name only when it is the standard library's module
-(not a file of the same name beside a script). A module imported already is left alone.
-Should a deferred body raise, the module leaves ``sys.modules``, as after any failed
-import, and the error reaches the code that asked.
+an extension module's cost is in loading it), and only those listed, each checked to do
+nothing at import but define its own names: no registration or hook, nothing read from
+another module's state, no replacing itself in ``sys.modules``, and no part in reporting
+an error (``tokenize``, which tracebacks read source lines with, is left out: a body run
+while a RecursionError or interpreter shutdown is being reported could fail). A top-level
+name is deferred only when it is the standard library's module, not a file of the same
+name beside a script; a module imported already is left alone.
 """
 
 from __future__ import annotations
@@ -70,17 +73,8 @@ UNUSED_AT_STARTUP: Sequence[str] = (
     "twisted.internet.udp",
     # twisted.web: ``Request.URLPath()`` and templates' URL helpers
     "twisted.python.urlpath",
-    # the email package's header encoding and errors, used when a message is built
-    "email.header",
-    "email.errors",
-    "email.quoprimime",
+    # Twisted's HTTP date parsing (and http.cookiejar)
     "calendar",
-    "decimal",
-    # logging's traceback formatting reads source lines through these; textwrap for
-    # argparse's help and traceback's notes
-    "tokenize",
-    "token",
-    "textwrap",
 )
 
 #: modules deferred only where an extension module their body needs is there: importing
@@ -88,15 +82,21 @@ UNUSED_AT_STARTUP: Sequence[str] = (
 _NEEDS: Dict[str, str] = {"ssl": "_ssl"}
 
 
-class DeferredModule(ModuleType):
-    # No docstring: ``__doc__`` is a property giving the module's own.
+#: what the import system and a module's repr read: these never run the body
+_IMPORT_ATTRIBUTES = frozenset(
+    {"__class__", "__name__", "__spec__", "__loader__", "__file__", "__cached__",
+     "__package__", "__path__"}
+)
 
-    def __getattr__(self, name: str) -> Any:
-        # Called only for what the module's namespace does not hold (yet).
-        if name == "__path__":
-            # Asked by every ``from module import x``: not a package, so it has none.
-            raise AttributeError(name)
-        run_deferred_body(self)
+
+class DeferredModule(ModuleType):
+    """A module whose body has not run yet (see the module's docstring)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        # Every name but the import system's waits for the whole body: a name the body
+        # has already defined must not be read from another thread while it runs.
+        if name not in _IMPORT_ATTRIBUTES:
+            run_deferred_body(self)
         return ModuleType.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -106,16 +106,6 @@ class DeferredModule(ModuleType):
     def __delattr__(self, name: str) -> None:
         run_deferred_body(self)
         ModuleType.__delattr__(self, name)
-
-    @property
-    def __dict__(self) -> Dict[str, Any]:  # type: ignore[override]
-        run_deferred_body(self)
-        return _namespace(self)
-
-    @property
-    def __doc__(self) -> Optional[str]:  # type: ignore[override]
-        run_deferred_body(self)
-        return _namespace(self).get("__doc__")
 
 
 #: the descriptor of a module's namespace, as ModuleType has it
@@ -128,10 +118,12 @@ def _namespace(module: ModuleType) -> Dict[str, Any]:
 
 
 class _BodyState:
-    """A deferred body: the real loader that runs it, and a lock it runs under."""
+    """A deferred body: the real loader that runs it, the lock it runs under, and the
+    namespace as the import left it."""
 
-    def __init__(self, loader: "Loader") -> None:
+    def __init__(self, loader: "Loader", namespace: Dict[str, Any]) -> None:
         self.loader = loader
+        self.namespace = dict(namespace)
         self.lock = threading.RLock()
         self.running = False
 
@@ -142,14 +134,16 @@ _states_lock = threading.Lock()
 
 
 def run_deferred_body(module: ModuleType) -> None:
-    """Run a deferred module's body now, once; a thread that asks meanwhile waits for it.
+    """Run a deferred module's body now; a thread that asks meanwhile waits for it.
 
-    The module then is a plain module. If the body raises, the module leaves
-    ``sys.modules`` (as after any failed import) and the error is raised here.
+    Once it has run, the module is a plain module. If it raises, the module is put back
+    as the import left it, still deferred, and the error is raised here: the next use
+    runs the body again (a RecursionError, say, need not break the module for good).
     """
     if type(module) is not DeferredModule:
         return
-    name = _namespace(module)["__name__"]
+    namespace = _namespace(module)
+    name = namespace["__name__"]
     with _states_lock:
         state = _states.get(name)
     if state is None:  # pragma: no cover - a DeferredModule not made by _DeferringLoader
@@ -163,13 +157,14 @@ def run_deferred_body(module: ModuleType) -> None:
         try:
             state.loader.exec_module(module)
         except BaseException:
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
+            namespace.clear()
+            namespace.update(state.namespace)
             raise
         finally:
-            with _states_lock:
-                _states.pop(name, None)
-            ModuleType.__setattr__(module, "__class__", ModuleType)
+            state.running = False
+        ModuleType.__setattr__(module, "__class__", ModuleType)
+        with _states_lock:
+            _states.pop(name, None)
 
 
 class _DeferringLoader:
@@ -187,10 +182,14 @@ class _DeferringLoader:
         spec.loader = self.real  # what the module shows is the real loader
         namespace = _namespace(module)
         namespace["__loader__"] = self.real
-        namespace.pop("__doc__", None)  # read through DeferredModule.__doc__
         with _states_lock:
-            _states[spec.name] = _BodyState(self.real)
+            _states[spec.name] = _BodyState(self.real, namespace)
         module.__class__ = DeferredModule
+
+    def __getattr__(self, name: str) -> Any:
+        # get_code, get_source, get_filename ...: for whoever found the spec without
+        # importing it (importlib.util.find_spec) and asks the loader
+        return getattr(self.real, name)
 
 
 class DeferringFinder:
@@ -266,7 +265,8 @@ def defer_unused_imports() -> Optional[DeferringFinder]:
     return defer_imports(
         (name for name in UNUSED_AT_STARTUP if name not in _NEEDS or _findable(_NEEDS[name])),
         # the top-level names are the standard library's, not a module of the same name
-        top_level_directory=os.path.dirname(os.__file__),
+        # (where os has no file, no top-level name is deferred)
+        top_level_directory=os.path.dirname(getattr(os, "__file__", None) or "") or "-",
     )
 
 

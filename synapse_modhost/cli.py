@@ -16,8 +16,8 @@ from synapse_modhost._version import __version__
 if TYPE_CHECKING:
     import argparse
 
-# argparse, logging and traceback are imported where used: main() first sets up which
-# modules start-up defers (_deferred_imports), and logging imports several of them.
+# argparse, logging and traceback are imported where used: main() sets up which modules
+# start-up defers (_deferred_imports) before it imports anything else.
 
 __all__ = ["main", "parser", "run"]
 
