@@ -261,12 +261,16 @@ def defer_imports(
 
 
 def defer_unused_imports() -> Optional[DeferringFinder]:
-    """Defer :data:`UNUSED_AT_STARTUP`; call before ``logging`` or Twisted is imported."""
+    """Defer :data:`UNUSED_AT_STARTUP`; call before Twisted is imported."""
+    # The top-level names are the standard library's, not a module of the same name. (Where
+    # that directory is not known, they are not deferred.)
+    stdlib = os.path.dirname(getattr(os, "__file__", None) or "")
     return defer_imports(
-        (name for name in UNUSED_AT_STARTUP if name not in _NEEDS or _findable(_NEEDS[name])),
-        # the top-level names are the standard library's, not a module of the same name
-        # (where os has no file, no top-level name is deferred)
-        top_level_directory=os.path.dirname(getattr(os, "__file__", None) or "") or "-",
+        [
+            name for name in UNUSED_AT_STARTUP
+            if (stdlib or "." in name) and (name not in _NEEDS or _findable(_NEEDS[name]))
+        ],
+        top_level_directory=stdlib or None,
     )
 
 

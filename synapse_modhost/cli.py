@@ -7,25 +7,20 @@ traceback.
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any, List, NoReturn, Optional, Sequence, TextIO
+import traceback
+from typing import Any, List, NoReturn, Optional, Sequence, TextIO
 
 from synapse_modhost._version import __version__
-
-if TYPE_CHECKING:
-    import argparse
-
-# argparse, logging and traceback are imported where used: main() sets up which modules
-# start-up defers (_deferred_imports) before it imports anything else.
 
 __all__ = ["main", "parser", "run"]
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (shared by ``twist synapse-modhost``)."""
-    import argparse
-
     p = argparse.ArgumentParser(
         prog="synapse-modhost",
         description="Run Synapse modules from a homeserver.yaml, without Synapse.",
@@ -123,9 +118,6 @@ def run(
     from synapse_modhost.logging_setup import setup_logging
 
     def fail(e: BaseException) -> int:
-        import logging
-        import traceback
-
         err.write(format_startup_error(e) + "\n")
         if args.verbose:
             traceback.print_exception(type(e), e, e.__traceback__, file=err)
@@ -180,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> NoReturn:
     """Console-script entry point."""
     from synapse_modhost._deferred_imports import defer_unused_imports
 
-    defer_unused_imports()  # before anything imports the modules it defers
+    defer_unused_imports()  # before Twisted, which imports the modules it defers
 
     import gc
 
